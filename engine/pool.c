@@ -1,0 +1,243 @@
+/*
+ * hearsay object pool.  See pool.h for the design.
+ *
+ * Every object is preceded by an 8-byte header naming its class and home
+ * cache.  While free, the object's first word links it into a free list
+ * (local list, or the home cache's lock-free remote stack).
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <urcu/lfstack.h>
+
+#include "pool.h"
+#include "util.h"
+
+#define HS_POOL_MIN_SHIFT	6	/* 64-byte class */
+#define HS_POOL_MAX_SHIFT	15	/* 32 KiB class */
+#define HS_POOL_N_CLASSES	(HS_POOL_MAX_SHIFT - HS_POOL_MIN_SHIFT + 1)
+#define HS_POOL_SLAB_BYTES	(64u * 1024u)
+#define HS_POOL_HDR_BYTES	8u
+#define HS_POOL_CACHE_LINE	HS_CACHE_LINE
+
+/* Home cache pointer, with the class index in its low 6 bits (caches are
+ * 64-byte aligned). */
+struct hs_pool_hdr {
+	uintptr_t tag;
+};
+
+struct hs_pool_free {
+	struct hs_pool_free *next;
+};
+
+struct hs_pool_class {
+	struct hs_pool_free *local;
+	struct __cds_lfs_stack remote;	/* pushed by any thread */
+};
+
+struct hs_pool_cache {
+	struct hs_pool *pool;
+	uint16_t idx;
+	struct hs_pool_class cls[HS_POOL_N_CLASSES];
+	uint64_t allocs;
+	uint64_t frees_remote;
+	uint64_t slab_grows;
+	uint64_t slab_bytes;
+	uint64_t failed;
+} __attribute__((aligned(HS_POOL_CACHE_LINE)));
+
+struct hs_pool_slab {
+	struct cds_lfs_node node;
+};
+
+struct hs_pool {
+	unsigned n_caches;
+	unsigned n_classes;
+	struct __cds_lfs_stack slabs;	/* every slab, freed at destroy */
+	struct hs_pool_cache *caches;
+};
+
+int
+hs_pool_create(const struct hs_pool_params *p, struct hs_pool **out)
+{
+	struct hs_pool *pool;
+	unsigned i, c;
+	size_t need;
+
+	if (p == NULL || out == NULL || p->n_caches == 0 ||
+	    p->n_caches > 256 || p->max_obj_bytes == 0 ||
+	    p->max_obj_bytes + HS_POOL_HDR_BYTES > (1u << HS_POOL_MAX_SHIFT))
+		return -EINVAL;
+	pool = calloc(1, sizeof(*pool));
+	if (pool == NULL)
+		return -ENOMEM;
+	pool->n_caches = p->n_caches;
+	need = p->max_obj_bytes + HS_POOL_HDR_BYTES;
+	for (pool->n_classes = 1;
+	     (1u << (HS_POOL_MIN_SHIFT + pool->n_classes - 1)) < need;
+	     pool->n_classes++)
+		;
+	if (posix_memalign((void **)&pool->caches, HS_POOL_CACHE_LINE,
+			   sizeof(*pool->caches) * p->n_caches) != 0)
+		goto err_pool;
+	memset(pool->caches, 0, sizeof(*pool->caches) * p->n_caches);
+	__cds_lfs_init(&pool->slabs);
+	for (i = 0; i < p->n_caches; i++) {
+		pool->caches[i].pool = pool;
+		pool->caches[i].idx = (uint16_t)i;
+		for (c = 0; c < HS_POOL_N_CLASSES; c++)
+			__cds_lfs_init(&pool->caches[i].cls[c].remote);
+	}
+	*out = pool;
+	return 0;
+
+err_pool:
+	free(pool);
+	return -ENOMEM;
+}
+
+void
+hs_pool_destroy(struct hs_pool *pool)
+{
+	struct cds_lfs_head *head;
+	struct cds_lfs_node *n, *next;
+
+	if (pool == NULL)
+		return;
+	head = __cds_lfs_pop_all(&pool->slabs);
+	if (head != NULL)
+		cds_lfs_for_each_safe(head, n, next)
+			free(n);
+	free(pool->caches);
+	free(pool);
+}
+
+struct hs_pool_cache *
+hs_pool_cache_get(struct hs_pool *pool, unsigned idx)
+{
+	if (idx >= pool->n_caches)
+		return NULL;
+	return &pool->caches[idx];
+}
+
+static unsigned
+hs_pool_class_of(size_t total)
+{
+	unsigned shift = HS_POOL_MIN_SHIFT;
+
+	if (total > (1u << HS_POOL_MIN_SHIFT))
+		shift = 64u - (unsigned)__builtin_clzll((uint64_t)total - 1);
+	return shift - HS_POOL_MIN_SHIFT;
+}
+
+/* Carve a fresh slab into the local list of class cls.  The slab's first
+ * object slot holds the slab's own list link, so slabs need no side table. */
+static int
+hs_pool_grow(struct hs_pool_cache *c, unsigned cls)
+{
+	size_t osz = (size_t)1 << (HS_POOL_MIN_SHIFT + cls);
+	size_t slab = osz > HS_POOL_SLAB_BYTES / 8 ? osz * 8 : HS_POOL_SLAB_BYTES;
+	uint8_t *mem, *p;
+	size_t off;
+
+	if (posix_memalign((void **)&mem, HS_POOL_CACHE_LINE, slab) != 0)
+		return -ENOMEM;
+	cds_lfs_node_init((struct cds_lfs_node *)mem);
+	cds_lfs_push(&c->pool->slabs, (struct cds_lfs_node *)mem);
+	/* Slot 0 is the slab link; objects start at the next slot. */
+	for (off = slab - osz; off >= osz; off -= osz) {
+		struct hs_pool_hdr *h;
+		struct hs_pool_free *f;
+
+		p = mem + off;
+		h = (struct hs_pool_hdr *)p;
+		h->tag = (uintptr_t)c | cls;
+		f = (struct hs_pool_free *)(p + HS_POOL_HDR_BYTES);
+		f->next = c->cls[cls].local;
+		c->cls[cls].local = f;
+	}
+	HS_COUNTER_INC(c->slab_grows);
+	HS_COUNTER_ADD(c->slab_bytes, slab);
+	return 0;
+}
+
+void *
+hs_pool_alloc(struct hs_pool_cache *c, size_t bytes)
+{
+	struct hs_pool_class *k;
+	struct hs_pool_free *f;
+	unsigned cls;
+
+	if (bytes + HS_POOL_HDR_BYTES > ((size_t)1 << (HS_POOL_MIN_SHIFT +
+				c->pool->n_classes - 1))) {
+		HS_COUNTER_INC(c->failed);
+		return NULL;
+	}
+	cls = hs_pool_class_of(bytes + HS_POOL_HDR_BYTES);
+	k = &c->cls[cls];
+	f = k->local;
+	if (__builtin_expect(f == NULL, 0)) {
+		struct cds_lfs_head *head = __cds_lfs_pop_all(&k->remote);
+		struct cds_lfs_node *n, *next;
+
+		/* cds_lfs_for_each_safe dereferences its head: skip NULL */
+		if (head != NULL) {
+			cds_lfs_for_each_safe(head, n, next) {
+				f = (struct hs_pool_free *)n;
+				f->next = k->local;
+				k->local = f;
+				HS_COUNTER_INC(c->frees_remote);
+			}
+		}
+		if (k->local == NULL && hs_pool_grow(c, cls) != 0) {
+			HS_COUNTER_INC(c->failed);
+			return NULL;
+		}
+		f = k->local;
+	}
+	k->local = f->next;
+	/* The next object is cold (it came back through call_rcu on another
+	 * core): start fetching it now, for the next allocation. */
+	if (k->local != NULL)
+		__builtin_prefetch(k->local, 1, 3);
+	HS_COUNTER_INC(c->allocs);
+	return f;
+}
+
+void
+hs_pool_free(void *obj)
+{
+	const struct hs_pool_hdr *h;
+	struct hs_pool_cache *home;
+	struct cds_lfs_node *n = obj;
+	unsigned cls;
+
+	if (obj == NULL)
+		return;
+	h = (const struct hs_pool_hdr *)((uint8_t *)obj - HS_POOL_HDR_BYTES);
+	home = (struct hs_pool_cache *)(h->tag & ~(uintptr_t)(HS_POOL_CACHE_LINE - 1));
+	cls = (unsigned)(h->tag & (HS_POOL_CACHE_LINE - 1));
+	cds_lfs_node_init(n);
+	cds_lfs_push(&home->cls[cls].remote, n);
+}
+
+void
+hs_pool_stats(struct hs_pool *pool, struct hs_pool_stats *s)
+{
+	unsigned i;
+
+	memset(s, 0, sizeof(*s));
+	for (i = 0; i < pool->n_caches; i++) {
+		const struct hs_pool_cache *c = &pool->caches[i];
+
+		s->allocs += __atomic_load_n(&c->allocs, __ATOMIC_RELAXED);
+		s->frees_remote += __atomic_load_n(&c->frees_remote,
+						   __ATOMIC_RELAXED);
+		s->slab_grows += __atomic_load_n(&c->slab_grows,
+						 __ATOMIC_RELAXED);
+		s->slab_bytes += __atomic_load_n(&c->slab_bytes,
+						 __ATOMIC_RELAXED);
+		s->failed += __atomic_load_n(&c->failed, __ATOMIC_RELAXED);
+	}
+}

@@ -1,0 +1,1590 @@
+/*
+ * hearsay state table.  See table.h for the API and docs/TABLE.md for the
+ * design in full.  In short:
+ *
+ * - owners: cds_lfht (QSBR) of struct hs_owner, one per node id, never
+ *   removed in this version (forgetting dead members is versioned state and
+ *   comes with membership).
+ * - An owner points (RCU) at its current generation state, struct hs_ogen.
+ *   A higher generation, or a reset below the GC floor, installs a fresh
+ *   ogen with one compare-and-swap; the old one goes to a lock-free
+ *   graveyard that the control thread reclaims after a grace period.
+ * - An ogen holds the Scuttlebutt watermark W (every version <= W of this
+ *   owner generation is known here), the tombstone-GC floor F, a cds_lfht of
+ *   keys -> immutable struct hs_entry, and a change log: a ring of entry
+ *   pointers indexed by version, valid for the newest log_slots versions.
+ * - Merge of a delta group: one owner lookup, then for each entry: skip if
+ *   version <= W (no key lookup: the common case in anti-entropy), else
+ *   lookup the key and insert or replace by CAS if the version is higher.
+ *   W advances (CAS-max, release) only after every entry of a gap-free group
+ *   is in the table and in the change log, so a delta builder that reads W
+ *   (acquire) finds every version <= W in the log.
+ * - Replaced entries are retired in per-thread batches: one call_rcu per 64
+ *   entries, on the call_rcu thread the control side created.
+ *
+ * Concurrency: every function runs on a QSBR-online registered thread with
+ * its own struct hs_table_ctx; no locks.  Workers never block and never call
+ * malloc except when a member or generation first appears (bounded by
+ * max_members) and when the object pool carves a new slab.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <urcu/urcu-qsbr.h>
+#include <urcu/rculfhash.h>
+#include <urcu/lfstack.h>
+#define XXH_INLINE_ALL
+#include <xxhash.h>
+
+#include "engine/log.h"
+#include "engine/pool.h"
+#include "engine/table.h"
+#include "engine/util.h"
+
+#define HS_ENT_TOMBSTONE	0x01u
+#define HS_RETIRE_BATCH		64
+#define HS_DELTA_MAX_OWNERS	256
+
+struct hs_entry {
+	struct cds_lfht_node lfht;
+	struct rcu_head rcu;		/* used by the head of a retire batch */
+	struct hs_entry *retire_next;
+	uint64_t version;
+	uint64_t born_ns;		/* arrival time, for tombstone GC */
+	uint16_t value_len;
+	uint8_t key_len;
+	uint8_t flags;
+	uint8_t superseded;		/* atomic: replaced or collected */
+	uint8_t data[];			/* key, then value */
+};
+
+struct hs_noderec {
+	struct rcu_head rcu;
+	uint64_t generation;
+	uint64_t heartbeat;		/* heartbeat this record came with */
+	uint8_t status;
+	uint8_t family;
+	uint16_t port;
+	uint8_t addr[16];
+	uint8_t name_len;
+	uint8_t name[HS_WIRE_NAME_MAX];
+};
+
+struct hs_ogen {
+	uint64_t generation;
+	uint64_t watermark;		/* atomic */
+	uint64_t max_seen;		/* atomic: highest version installed */
+	uint64_t heartbeat;		/* atomic, CAS-max */
+	uint64_t floor;			/* atomic, CAS-max */
+	uint32_t n_keys;		/* atomic: keys + tombstones */
+	uint32_t n_tombstones;		/* atomic */
+	uint32_t log_mask;
+	struct cds_lfht *keys;		/* created lazily, atomic publish */
+	struct hs_entry **log;		/* created lazily, atomic publish */
+	struct cds_lfs_node grave;
+};
+
+struct hs_owner {
+	struct cds_lfht_node lfht;
+	uint64_t id;
+	struct hs_ogen *ogen;		/* rcu */
+	struct hs_noderec *rec;		/* rcu */
+};
+
+struct hs_ctx_counters {
+	uint64_t merged;
+	uint64_t local_writes;
+	uint64_t skipped_known;
+	uint64_t skipped_dup;
+	uint64_t skipped_floor;
+	uint64_t gen_superseded;
+	uint64_t stale_gen;
+	uint64_t resets;
+	uint64_t gaps;
+	uint64_t lim_members;
+	uint64_t lim_keys;
+	uint64_t lim_key_bytes;
+	uint64_t lim_value_bytes;
+	uint64_t nomem;
+	uint64_t tombstones_collected;
+	uint64_t retired;
+	uint64_t log_fallbacks;
+};
+
+struct hs_delta_order {
+	struct hs_ogen *og;
+	uint64_t owner;
+	uint64_t from;
+	uint64_t stale;
+	bool reset;
+};
+
+struct hs_table_ctx {
+	struct hs_table *t;
+	struct hs_pool_cache *pool;
+	int bound;
+	unsigned n_retire;
+	struct hs_entry *retire_head;
+	struct cds_lfht *spare_keys;	/* lost a lazy-creation race */
+	struct hs_entry **scratch;	/* max_keys_per_node + slack */
+	unsigned scratch_cap;
+	struct hs_delta_order order[HS_DELTA_MAX_OWNERS];
+	struct hs_ctx_counters n;
+} HS_CACHE_ALIGNED;
+
+struct hs_table {
+	struct hs_table_params p;
+	struct cds_lfht *owners;
+	uint32_t n_owners;		/* atomic */
+	struct call_rcu_data *crdp;
+	struct hs_pool *pool;
+	struct hs_table_ctx *ctx;
+	struct __cds_lfs_stack graveyard;
+	struct hs_owner *self;
+};
+
+struct hs_key {
+	const void *p;
+	size_t len;
+};
+
+/* ---- helpers ---- */
+
+static uint64_t
+hs_clock_monotonic(void *arg)
+{
+	struct timespec ts;
+
+	(void)arg;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static inline unsigned long
+hs_hash_id(uint64_t id)
+{
+	return (unsigned long)XXH3_64bits(&id, sizeof(id));
+}
+
+static inline unsigned long
+hs_hash_key(const void *key, size_t len)
+{
+	return (unsigned long)XXH3_64bits(key, len);
+}
+
+static int
+hs_owner_match(struct cds_lfht_node *node, const void *key)
+{
+	const struct hs_owner *o = caa_container_of(node, struct hs_owner, lfht);
+
+	return o->id == *(const uint64_t *)key;
+}
+
+static int
+hs_key_match(struct cds_lfht_node *node, const void *key)
+{
+	const struct hs_entry *e = caa_container_of(node, struct hs_entry, lfht);
+	const struct hs_key *k = key;
+
+	return e->key_len == k->len && memcmp(e->data, k->p, k->len) == 0;
+}
+
+static inline bool
+hs_entry_superseded(const struct hs_entry *e)
+{
+	return __atomic_load_n(&e->superseded, __ATOMIC_SEQ_CST) != 0;
+}
+
+static void
+hs_kv_fill(struct hs_table_kv *kv, uint64_t owner, const struct hs_ogen *og,
+	   const struct hs_entry *e)
+{
+	kv->owner = owner;
+	kv->generation = og->generation;
+	kv->version = e->version;
+	kv->tombstone = (e->flags & HS_ENT_TOMBSTONE) != 0;
+	kv->key_len = e->key_len;
+	kv->value_len = e->value_len;
+	kv->key = e->data;
+	kv->value = e->data + e->key_len;
+}
+
+/* ---- retirement ---- */
+
+static void
+hs_retire_cb(struct rcu_head *head)
+{
+	struct hs_entry *e = caa_container_of(head, struct hs_entry, rcu);
+
+	while (e != NULL) {
+		struct hs_entry *next = e->retire_next;
+
+		hs_pool_free(e);
+		e = next;
+	}
+}
+
+void
+hs_table_ctx_flush(struct hs_table_ctx *c)
+{
+	if (c->retire_head == NULL)
+		return;
+	urcu_qsbr_call_rcu(&c->retire_head->rcu, hs_retire_cb);
+	c->retire_head = NULL;
+	c->n_retire = 0;
+}
+
+/* Free e after a grace period.  Batched: one call_rcu per 64 entries, since
+ * call_rcu appends to a queue shared with every other thread. */
+static void
+hs_retire(struct hs_table_ctx *c, struct hs_entry *e)
+{
+	e->retire_next = c->retire_head;
+	c->retire_head = e;
+	HS_COUNTER_INC(c->n.retired);
+	if (++c->n_retire >= HS_RETIRE_BATCH)
+		hs_table_ctx_flush(c);
+}
+
+static void
+hs_noderec_free_cb(struct rcu_head *head)
+{
+	free(caa_container_of(head, struct hs_noderec, rcu));
+}
+
+/* ---- change log ---- */
+
+static struct hs_entry **
+hs_log_get(struct hs_table *t, struct hs_ogen *og)
+{
+	struct hs_entry **log = __atomic_load_n(&og->log, __ATOMIC_ACQUIRE);
+	struct hs_entry **expect = NULL;
+
+	if (hs_likely(log != NULL))
+		return log;
+	log = calloc((size_t)t->p.log_slots, sizeof(*log));
+	if (log == NULL)
+		return NULL;
+	if (!__atomic_compare_exchange_n(&og->log, &expect, log, 0,
+					 __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
+		free(log);	/* never published */
+		return expect;
+	}
+	return log;
+}
+
+/*
+ * Publish e in the change log, unless a newer lap of the ring holds the
+ * slot.  Racing with a replacer that supersedes e: the replacer sets
+ * superseded then clears the slot; we set the slot then check superseded.
+ * With sequentially consistent order one of us sees the other, so a
+ * superseded entry never stays in the log past its retirement.
+ */
+static void
+hs_log_publish(struct hs_table *t, struct hs_ogen *og, struct hs_entry *e)
+{
+	struct hs_entry **log = hs_log_get(t, og);
+	struct hs_entry **slot, *cur;
+
+	if (log == NULL)
+		return;		/* delta builds fall back to a key scan */
+	slot = &log[e->version & og->log_mask];
+	cur = __atomic_load_n(slot, __ATOMIC_SEQ_CST);
+	for (;;) {
+		if (cur == e || (cur != NULL && cur->version >= e->version))
+			return;
+		if (__atomic_compare_exchange_n(slot, &cur, e, 0,
+						__ATOMIC_SEQ_CST,
+						__ATOMIC_SEQ_CST))
+			break;
+	}
+	if (hs_entry_superseded(e)) {
+		cur = e;
+		__atomic_compare_exchange_n(slot, &cur, NULL, 0,
+					    __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST);
+	}
+}
+
+static void
+hs_log_unpublish(struct hs_ogen *og, struct hs_entry *e)
+{
+	struct hs_entry **log = __atomic_load_n(&og->log, __ATOMIC_ACQUIRE);
+	struct hs_entry *cur = e;
+
+	__atomic_store_n(&e->superseded, 1, __ATOMIC_SEQ_CST);
+	if (log == NULL)
+		return;
+	__atomic_compare_exchange_n(&log[e->version & og->log_mask], &cur, NULL,
+				    0, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST);
+}
+
+/* ---- owner generations ---- */
+
+static struct hs_ogen *
+hs_ogen_new(struct hs_table *t, uint64_t generation, uint64_t floor)
+{
+	struct hs_ogen *og = calloc(1, sizeof(*og));
+
+	if (og == NULL)
+		return NULL;
+	og->generation = generation;
+	og->floor = floor;
+	og->log_mask = t->p.log_slots - 1;
+	cds_lfs_node_init(&og->grave);
+	return og;
+}
+
+static struct cds_lfht *
+hs_keys_new(void)
+{
+	return cds_lfht_new_flavor(8, 8, 0,
+				   CDS_LFHT_AUTO_RESIZE | CDS_LFHT_ACCOUNTING,
+				   &urcu_qsbr_flavor, NULL);
+}
+
+/* The key table of og, created on first use: owners that only carry a
+ * heartbeat cost no hash table. */
+static struct cds_lfht *
+hs_keys_get(struct hs_table_ctx *c, struct hs_ogen *og)
+{
+	struct cds_lfht *keys = __atomic_load_n(&og->keys, __ATOMIC_ACQUIRE);
+	struct cds_lfht *expect = NULL;
+
+	if (hs_likely(keys != NULL))
+		return keys;
+	keys = c->spare_keys != NULL ? c->spare_keys : hs_keys_new();
+	c->spare_keys = NULL;
+	if (keys == NULL)
+		return NULL;
+	if (!__atomic_compare_exchange_n(&og->keys, &expect, keys, 0,
+					 __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
+		/* Never published: keep it for the next owner rather than
+		 * destroy a table while online (cds_lfht_destroy must not run
+		 * in a read-side critical section). */
+		c->spare_keys = keys;
+		return expect;
+	}
+	return keys;
+}
+
+/* Only for an ogen nobody else ever saw. */
+static void
+hs_ogen_free_unpublished(struct hs_table_ctx *c, struct hs_ogen *og)
+{
+	if (og->keys != NULL && c->spare_keys == NULL)
+		c->spare_keys = og->keys;
+	else if (og->keys != NULL)
+		cds_lfht_destroy(og->keys, NULL);
+	free(og->log);
+	free(og);
+}
+
+static void
+hs_ogen_bury(struct hs_table *t, struct hs_ogen *og)
+{
+	cds_lfs_push(&t->graveyard, &og->grave);
+}
+
+/* Free an ogen nobody can reach any more (after a grace period).  Caller
+ * online for the deletes; it goes offline for cds_lfht_destroy. */
+static void
+hs_ogen_reclaim(struct hs_ogen *og)
+{
+	struct cds_lfht_node *hn;
+	struct cds_lfht_iter it;
+	struct hs_entry *e;
+
+	if (og->keys != NULL) {
+		cds_lfht_for_each(og->keys, &it, hn) {
+			e = caa_container_of(hn, struct hs_entry, lfht);
+			if (cds_lfht_del(og->keys, &e->lfht) == 0)
+				hs_pool_free(e);
+		}
+		urcu_qsbr_thread_offline();
+		cds_lfht_destroy(og->keys, NULL);
+		urcu_qsbr_thread_online();
+	}
+	free(og->log);
+	free(og);
+}
+
+/*
+ * The owner's generation state for generation gen: the current one, or a
+ * fresh one that supersedes an older current one.  NULL with *rc = -ESTALE
+ * when ours is newer, -ENOMEM when allocation failed.
+ */
+static struct hs_ogen *
+hs_ogen_for(struct hs_table_ctx *c, struct hs_owner *o, uint64_t gen,
+	    uint64_t floor, int *rc)
+{
+	struct hs_table *t = c->t;
+
+	for (;;) {
+		struct hs_ogen *og = rcu_dereference(o->ogen);
+		struct hs_ogen *nw;
+
+		if (og != NULL && og->generation == gen)
+			return og;
+		if (og != NULL && og->generation > gen) {
+			HS_COUNTER_INC(c->n.stale_gen);
+			*rc = -ESTALE;
+			return NULL;
+		}
+		nw = hs_ogen_new(t, gen, floor);
+		if (nw == NULL) {
+			HS_COUNTER_INC(c->n.nomem);
+			*rc = -ENOMEM;
+			return NULL;
+		}
+		if (rcu_cmpxchg_pointer(&o->ogen, og, nw) == og) {
+			if (og != NULL) {
+				HS_COUNTER_INC(c->n.gen_superseded);
+				hs_ogen_bury(t, og);
+			}
+			return nw;
+		}
+		hs_ogen_free_unpublished(c, nw);
+	}
+}
+
+/* Replace og (below the sender's GC floor) by an empty state at floor. */
+static struct hs_ogen *
+hs_ogen_reset(struct hs_table_ctx *c, struct hs_owner *o, struct hs_ogen *og,
+	      uint64_t floor)
+{
+	struct hs_ogen *nw = hs_ogen_new(c->t, og->generation, floor);
+
+	if (nw == NULL) {
+		HS_COUNTER_INC(c->n.nomem);
+		return NULL;
+	}
+	if (rcu_cmpxchg_pointer(&o->ogen, og, nw) != og) {
+		hs_ogen_free_unpublished(c, nw);
+		return rcu_dereference(o->ogen);
+	}
+	HS_COUNTER_INC(c->n.resets);
+	hs_ogen_bury(c->t, og);
+	return nw;
+}
+
+/* ---- owners ---- */
+
+static struct hs_owner *
+hs_owner_find(struct hs_table *t, uint64_t id)
+{
+	struct cds_lfht_iter it;
+	struct cds_lfht_node *node;
+
+	cds_lfht_lookup(t->owners, hs_hash_id(id), hs_owner_match, &id, &it);
+	node = cds_lfht_iter_get_node(&it);
+	return node != NULL ? caa_container_of(node, struct hs_owner, lfht)
+			    : NULL;
+}
+
+static struct hs_owner *
+hs_owner_get(struct hs_table_ctx *c, uint64_t id, int *rc)
+{
+	struct hs_table *t = c->t;
+	struct hs_owner *o = hs_owner_find(t, id);
+	struct cds_lfht_node *r;
+
+	if (hs_likely(o != NULL))
+		return o;
+	if (__atomic_add_fetch(&t->n_owners, 1, __ATOMIC_RELAXED) >
+	    t->p.max_members) {
+		__atomic_sub_fetch(&t->n_owners, 1, __ATOMIC_RELAXED);
+		HS_COUNTER_INC(c->n.lim_members);
+		*rc = -ENOSPC;
+		return NULL;
+	}
+	o = calloc(1, sizeof(*o));
+	if (o == NULL) {
+		__atomic_sub_fetch(&t->n_owners, 1, __ATOMIC_RELAXED);
+		HS_COUNTER_INC(c->n.nomem);
+		*rc = -ENOMEM;
+		return NULL;
+	}
+	o->id = id;
+	cds_lfht_node_init(&o->lfht);
+	r = cds_lfht_add_unique(t->owners, hs_hash_id(id), hs_owner_match, &id,
+				&o->lfht);
+	if (r != &o->lfht) {
+		/* Another thread added it first; ours was never visible. */
+		free(o);
+		__atomic_sub_fetch(&t->n_owners, 1, __ATOMIC_RELAXED);
+		o = caa_container_of(r, struct hs_owner, lfht);
+	}
+	return o;
+}
+
+/* ---- entries ---- */
+
+static struct hs_entry *
+hs_entry_new(struct hs_table_ctx *c, uint64_t version, uint8_t flags,
+	     const void *key, uint8_t key_len, const void *value,
+	     uint16_t value_len)
+{
+	struct hs_entry *e = hs_pool_alloc(c->pool, sizeof(*e) + key_len +
+					   value_len);
+
+	if (hs_unlikely(e == NULL)) {
+		HS_COUNTER_INC(c->n.nomem);
+		return NULL;
+	}
+	cds_lfht_node_init(&e->lfht);
+	e->retire_next = NULL;
+	e->version = version;
+	e->value_len = value_len;
+	e->key_len = key_len;
+	e->flags = flags;
+	e->superseded = 0;
+	e->born_ns = (flags & HS_ENT_TOMBSTONE) ?
+		     c->t->p.clock(c->t->p.clock_arg) : 0;
+	memcpy(e->data, key, key_len);
+	if (value_len != 0)
+		memcpy(e->data + key_len, value, value_len);
+	return e;
+}
+
+/*
+ * Install (key, version) in og unless the key already holds that version or
+ * a newer one.  Returns 1 installed, 0 not newer, -ENOSPC key limit,
+ * -ENOMEM.  Whatever the key holds when we return is in the change log: a
+ * caller about to advance the watermark relies on it.  The caller has
+ * already raised og->max_seen to at least version: a delta builder trusts
+ * the log window only up to max_seen, so it must never lag an entry.
+ */
+static int
+hs_apply(struct hs_table_ctx *c, struct hs_ogen *og, uint64_t version,
+	 uint8_t flags, const uint8_t *key, uint8_t key_len,
+	 const uint8_t *value, uint16_t value_len)
+{
+	struct hs_table *t = c->t;
+	struct cds_lfht *keys = hs_keys_get(c, og);
+	struct hs_key k = { key, key_len };
+	unsigned long hash = hs_hash_key(key, key_len);
+	struct hs_entry *nw = NULL;
+	struct cds_lfht_iter it;
+
+	if (hs_unlikely(keys == NULL)) {
+		HS_COUNTER_INC(c->n.nomem);
+		return -ENOMEM;
+	}
+	for (;;) {
+		struct cds_lfht_node *node;
+		struct hs_entry *cur;
+
+		cds_lfht_lookup(keys, hash, hs_key_match, &k, &it);
+		node = cds_lfht_iter_get_node(&it);
+		if (node != NULL) {
+			cur = caa_container_of(node, struct hs_entry, lfht);
+			if (cur->version >= version) {
+				/* Someone may have installed it and not yet
+				 * logged it: help, before our caller
+				 * advances the watermark. */
+				hs_log_publish(t, og, cur);
+				if (nw != NULL)
+					hs_pool_free(nw);
+				HS_COUNTER_INC(c->n.skipped_dup);
+				return 0;
+			}
+			if (nw == NULL) {
+				nw = hs_entry_new(c, version, flags, key,
+						  key_len, value, value_len);
+				if (nw == NULL)
+					return -ENOMEM;
+			}
+			if (cds_lfht_replace(keys, &it, hash, hs_key_match, &k,
+					     &nw->lfht) != 0)
+				continue;	/* cur went away: look again */
+			hs_log_unpublish(og, cur);
+			if (cur->flags & HS_ENT_TOMBSTONE)
+				__atomic_sub_fetch(&og->n_tombstones, 1,
+						   __ATOMIC_RELAXED);
+			hs_retire(c, cur);
+			break;
+		}
+		if (nw == NULL) {
+			if (__atomic_add_fetch(&og->n_keys, 1,
+					       __ATOMIC_RELAXED) >
+			    t->p.max_keys_per_node) {
+				__atomic_sub_fetch(&og->n_keys, 1,
+						   __ATOMIC_RELAXED);
+				HS_COUNTER_INC(c->n.lim_keys);
+				return -ENOSPC;
+			}
+			nw = hs_entry_new(c, version, flags, key, key_len,
+					  value, value_len);
+			if (nw == NULL) {
+				__atomic_sub_fetch(&og->n_keys, 1,
+						   __ATOMIC_RELAXED);
+				return -ENOMEM;
+			}
+		} else if (__atomic_add_fetch(&og->n_keys, 1,
+					      __ATOMIC_RELAXED) >
+			   t->p.max_keys_per_node) {
+			/* We allocated for a replace, the key vanished (GC)
+			 * and the owner is now full. */
+			__atomic_sub_fetch(&og->n_keys, 1, __ATOMIC_RELAXED);
+			hs_pool_free(nw);
+			HS_COUNTER_INC(c->n.lim_keys);
+			return -ENOSPC;
+		}
+		node = cds_lfht_add_unique(keys, hash, hs_key_match, &k,
+					   &nw->lfht);
+		if (node == &nw->lfht)
+			break;
+		/* Lost an insert race: compare with the winner. */
+		__atomic_sub_fetch(&og->n_keys, 1, __ATOMIC_RELAXED);
+	}
+	if (flags & HS_ENT_TOMBSTONE)
+		__atomic_add_fetch(&og->n_tombstones, 1, __ATOMIC_RELAXED);
+	hs_log_publish(t, og, nw);
+	return 1;
+}
+
+/* ---- merge ---- */
+
+int
+hs_table_merge_group(struct hs_table_ctx *c, const struct hs_wire_group *g)
+{
+	struct hs_table *t = c->t;
+	struct hs_wire_iter it;
+	struct hs_wire_entry e;
+	struct hs_owner *o;
+	struct hs_ogen *og;
+	uint64_t w, floor;
+	bool contiguous, low_floor;
+	int rc = 0, applied = 0;
+
+	if (hs_unlikely(g->owner == t->p.self_id)) {
+		/* Only we write our keys; echoes of them are old news. */
+		HS_COUNTER_ADD(c->n.skipped_known, g->n_entries);
+		return 0;
+	}
+	o = hs_owner_get(c, g->owner, &rc);
+	if (o == NULL)
+		return rc;
+	og = hs_ogen_for(c, o, g->generation, g->floor, &rc);
+	if (og == NULL)
+		return rc;
+	w = __atomic_load_n(&og->watermark, __ATOMIC_ACQUIRE);
+	floor = __atomic_load_n(&og->floor, __ATOMIC_ACQUIRE);
+	if ((g->flags & HS_WIRE_GF_RESET) && w < g->floor && floor < g->floor) {
+		/* Our state is older than tombstones the sender has already
+		 * collected: what we hold may include deleted keys.  Start
+		 * over at the sender's floor. */
+		og = hs_ogen_reset(c, o, og, g->floor);
+		if (og == NULL)
+			return -ENOMEM;
+		w = __atomic_load_n(&og->watermark, __ATOMIC_ACQUIRE);
+		floor = __atomic_load_n(&og->floor, __ATOMIC_ACQUIRE);
+	}
+	/* A sender whose floor is below ours may still hold keys we know
+	 * were deleted and collected: take nothing at or below our floor
+	 * from it. */
+	low_floor = g->floor < floor;
+	contiguous = g->from_version <= w &&
+		     (!low_floor || g->from_version >= floor);
+
+	/* Entries ascend: the last one is the group's highest version.  One
+	 * CAS per group, before anything is installed (see hs_apply). */
+	if (g->n_entries != 0) {
+		uint64_t top = 0;
+
+		hs_wire_entries_init(&it, g);
+		while (hs_wire_entry_next(&it, &e))
+			top = e.version;
+		if (top > w)
+			hs_atomic_max_u64(&og->max_seen, top);
+	}
+	hs_wire_entries_init(&it, g);
+	while (hs_wire_entry_next(&it, &e)) {
+		int r;
+
+		if (e.version <= w) {
+			HS_COUNTER_INC(c->n.skipped_known);
+			continue;
+		}
+		if (low_floor && e.version <= floor) {
+			HS_COUNTER_INC(c->n.skipped_floor);
+			continue;
+		}
+		if (hs_unlikely(e.key_len > t->p.max_key_bytes)) {
+			HS_COUNTER_INC(c->n.lim_key_bytes);
+			continue;
+		}
+		if (hs_unlikely(e.value_len > t->p.max_value_bytes)) {
+			HS_COUNTER_INC(c->n.lim_value_bytes);
+			continue;
+		}
+		r = hs_apply(c, og, e.version, e.flags & HS_ENT_TOMBSTONE,
+			     e.key, e.key_len, e.value, e.value_len);
+		if (r > 0)
+			applied++;
+		else if (r < 0)
+			contiguous = false;	/* keep W: retry later */
+	}
+	if (contiguous)
+		hs_atomic_max_u64(&og->watermark, g->to_version);
+	else
+		HS_COUNTER_INC(c->n.gaps);
+	HS_COUNTER_ADD(c->n.merged, applied);
+	return applied;
+}
+
+int
+hs_table_merge_msg(struct hs_table_ctx *c, const struct hs_wire_msg *m)
+{
+	struct hs_wire_iter it;
+	struct hs_wire_group g;
+	int total = 0;
+
+	hs_wire_iter_init(&it, m, HS_WIRE_SEC_DELTAS);
+	while (hs_wire_group_next(&it, &g)) {
+		int r = hs_table_merge_group(c, &g);
+
+		if (r > 0)
+			total += r;
+	}
+	return total;
+}
+
+static bool
+hs_noderec_same(const struct hs_noderec *r, const struct hs_wire_node *n)
+{
+	return r->status == n->status && r->family == n->family &&
+	       r->port == n->port && memcmp(r->addr, n->addr, 16) == 0 &&
+	       r->name_len == n->name_len &&
+	       memcmp(r->name, n->name, n->name_len) == 0;
+}
+
+static struct hs_noderec *
+hs_noderec_new(const struct hs_wire_node *n)
+{
+	struct hs_noderec *r = malloc(sizeof(*r));
+
+	if (r == NULL)
+		return NULL;
+	r->generation = n->generation;
+	r->heartbeat = n->heartbeat;
+	r->status = n->status;
+	r->family = n->family;
+	r->port = n->port;
+	memcpy(r->addr, n->addr, 16);
+	r->name_len = n->name_len;
+	memcpy(r->name, n->name, n->name_len);
+	return r;
+}
+
+/* Install n as o's record if it is newer (generation, heartbeat) and says
+ * something different.  Records change rarely (status, address), so a
+ * plain malloc is fine here. */
+static int
+hs_noderec_merge(struct hs_owner *o, const struct hs_wire_node *n)
+{
+	for (;;) {
+		struct hs_noderec *cur = rcu_dereference(o->rec);
+		struct hs_noderec *nw;
+
+		if (cur != NULL &&
+		    (cur->generation > n->generation ||
+		     (cur->generation == n->generation &&
+		      (cur->heartbeat >= n->heartbeat ||
+		       hs_noderec_same(cur, n)))))
+			return 0;
+		nw = hs_noderec_new(n);
+		if (nw == NULL)
+			return -ENOMEM;
+		if (rcu_cmpxchg_pointer(&o->rec, cur, nw) == cur) {
+			if (cur != NULL)
+				urcu_qsbr_call_rcu(&cur->rcu,
+						   hs_noderec_free_cb);
+			return 1;
+		}
+		free(nw);
+	}
+}
+
+int
+hs_table_merge_node(struct hs_table_ctx *c, const struct hs_wire_node *n)
+{
+	struct hs_owner *o;
+	struct hs_ogen *og;
+	uint64_t before;
+	int rc = 0, changed;
+
+	if (n->node == c->t->p.self_id)
+		return 0;
+	o = hs_owner_get(c, n->node, &rc);
+	if (o == NULL)
+		return rc;
+	og = hs_ogen_for(c, o, n->generation, 0, &rc);
+	if (og == NULL)
+		return rc;
+	before = __atomic_load_n(&og->heartbeat, __ATOMIC_ACQUIRE);
+	changed = hs_atomic_max_u64(&og->heartbeat, n->heartbeat) > before;
+	rc = hs_noderec_merge(o, n);
+	if (rc < 0) {
+		HS_COUNTER_INC(c->n.nomem);
+		return rc;
+	}
+	return changed || rc > 0;
+}
+
+/* ---- local writes ---- */
+
+static int64_t
+hs_local_write(struct hs_table_ctx *c, uint8_t flags, const void *key,
+	       size_t key_len, const void *value, size_t value_len)
+{
+	struct hs_table *t = c->t;
+	struct hs_ogen *og = rcu_dereference(t->self->ogen);
+	uint64_t v = __atomic_load_n(&og->watermark, __ATOMIC_ACQUIRE) + 1;
+	int r;
+
+	hs_atomic_max_u64(&og->max_seen, v);
+	r = hs_apply(c, og, v, flags, key, (uint8_t)key_len, value,
+		     (uint16_t)value_len);
+	if (r < 0)
+		return r;
+	/* Single local writer: nobody else moves our own watermark. */
+	__atomic_store_n(&og->watermark, v, __ATOMIC_RELEASE);
+	HS_COUNTER_INC(c->n.local_writes);
+	return (int64_t)v;
+}
+
+static int
+hs_check_kv(struct hs_table_ctx *c, size_t key_len, size_t value_len)
+{
+	if (key_len == 0)
+		return -EINVAL;
+	if (key_len > c->t->p.max_key_bytes) {
+		HS_COUNTER_INC(c->n.lim_key_bytes);
+		return -EMSGSIZE;
+	}
+	if (value_len > c->t->p.max_value_bytes) {
+		HS_COUNTER_INC(c->n.lim_value_bytes);
+		return -EMSGSIZE;
+	}
+	return 0;
+}
+
+int64_t
+hs_table_put(struct hs_table_ctx *c, const void *key, size_t key_len,
+	     const void *value, size_t value_len)
+{
+	int r = hs_check_kv(c, key_len, value_len);
+
+	if (r < 0)
+		return r;
+	return hs_local_write(c, 0, key, key_len, value, value_len);
+}
+
+int64_t
+hs_table_delete(struct hs_table_ctx *c, const void *key, size_t key_len)
+{
+	struct hs_table_kv kv;
+	int r = hs_check_kv(c, key_len, 0);
+
+	if (r < 0)
+		return r;
+	if (hs_table_get(c, c->t->p.self_id, key, key_len, &kv) != 0 ||
+	    kv.tombstone)
+		return -ENOENT;
+	return hs_local_write(c, HS_ENT_TOMBSTONE, key, key_len, NULL, 0);
+}
+
+uint64_t
+hs_table_heartbeat(struct hs_table_ctx *c)
+{
+	struct hs_ogen *og = rcu_dereference(c->t->self->ogen);
+
+	return __atomic_add_fetch(&og->heartbeat, 1, __ATOMIC_RELEASE);
+}
+
+int
+hs_table_set_self(struct hs_table_ctx *c, const struct hs_wire_node *n)
+{
+	struct hs_table *t = c->t;
+	struct hs_ogen *og = rcu_dereference(t->self->ogen);
+	struct hs_wire_node me = *n;
+	int r;
+
+	me.node = t->p.self_id;
+	me.generation = og->generation;
+	me.heartbeat = hs_table_heartbeat(c);
+	r = hs_noderec_merge(t->self, &me);
+	return r < 0 ? r : 0;
+}
+
+/* ---- reads ---- */
+
+int
+hs_table_get(struct hs_table_ctx *c, uint64_t owner, const void *key,
+	     size_t key_len, struct hs_table_kv *kv)
+{
+	struct hs_owner *o = hs_owner_find(c->t, owner);
+	struct hs_key k = { key, key_len };
+	struct cds_lfht_iter it;
+	struct cds_lfht_node *node;
+	struct cds_lfht *keys;
+	struct hs_ogen *og;
+
+	if (o == NULL || key_len == 0 || key_len > HS_WIRE_KEY_MAX)
+		return -ENOENT;
+	og = rcu_dereference(o->ogen);
+	if (og == NULL)
+		return -ENOENT;
+	keys = __atomic_load_n(&og->keys, __ATOMIC_ACQUIRE);
+	if (keys == NULL)
+		return -ENOENT;
+	cds_lfht_lookup(keys, hs_hash_key(key, key_len), hs_key_match, &k, &it);
+	node = cds_lfht_iter_get_node(&it);
+	if (node == NULL)
+		return -ENOENT;
+	hs_kv_fill(kv, owner, og,
+		   caa_container_of(node, struct hs_entry, lfht));
+	return 0;
+}
+
+int
+hs_table_node_get(struct hs_table_ctx *c, uint64_t owner,
+		  struct hs_table_node *n)
+{
+	struct hs_owner *o = hs_owner_find(c->t, owner);
+	struct hs_noderec *r;
+	struct hs_ogen *og;
+
+	if (o == NULL)
+		return -ENOENT;
+	og = rcu_dereference(o->ogen);
+	if (og == NULL)
+		return -ENOENT;
+	memset(n, 0, sizeof(*n));
+	n->id = owner;
+	n->generation = og->generation;
+	n->heartbeat = __atomic_load_n(&og->heartbeat, __ATOMIC_ACQUIRE);
+	n->max_version = __atomic_load_n(&og->watermark, __ATOMIC_ACQUIRE);
+	n->floor = __atomic_load_n(&og->floor, __ATOMIC_ACQUIRE);
+	n->n_keys = __atomic_load_n(&og->n_keys, __ATOMIC_RELAXED);
+	r = rcu_dereference(o->rec);
+	if (r != NULL && r->generation == og->generation) {
+		n->status = r->status;
+		n->family = r->family;
+		n->port = r->port;
+		memcpy(n->addr, r->addr, 16);
+		n->name_len = r->name_len;
+		n->name = r->name;
+	}
+	return 0;
+}
+
+static int
+hs_foreach_owner(struct hs_owner *o, hs_table_kv_cb cb, void *arg)
+{
+	struct cds_lfht_node *hn;
+	struct hs_ogen *og = rcu_dereference(o->ogen);
+	struct cds_lfht *keys;
+	struct cds_lfht_iter it;
+	struct hs_entry *e;
+	struct hs_table_kv kv;
+	int r;
+
+	if (og == NULL)
+		return 0;
+	keys = __atomic_load_n(&og->keys, __ATOMIC_ACQUIRE);
+	if (keys == NULL)
+		return 0;
+	cds_lfht_for_each(keys, &it, hn) {
+		e = caa_container_of(hn, struct hs_entry, lfht);
+		hs_kv_fill(&kv, o->id, og, e);
+		r = cb(&kv, arg);
+		if (r != 0)
+			return r;
+	}
+	return 0;
+}
+
+int
+hs_table_foreach(struct hs_table_ctx *c, uint64_t owner, hs_table_kv_cb cb,
+		 void *arg)
+{
+	struct cds_lfht_node *hn;
+	struct cds_lfht_iter it;
+	struct hs_owner *o;
+	int r;
+
+	if (owner != 0) {
+		o = hs_owner_find(c->t, owner);
+		return o != NULL ? hs_foreach_owner(o, cb, arg) : 0;
+	}
+	cds_lfht_for_each(c->t->owners, &it, hn) {
+		o = caa_container_of(hn, struct hs_owner, lfht);
+		r = hs_foreach_owner(o, cb, arg);
+		if (r != 0)
+			return r;
+	}
+	return 0;
+}
+
+/* ---- digests ---- */
+
+static void
+hs_digest_fill(struct hs_wire_digest *d, uint64_t id, struct hs_ogen *og)
+{
+	d->node = id;
+	d->generation = og->generation;
+	d->heartbeat = __atomic_load_n(&og->heartbeat, __ATOMIC_ACQUIRE);
+	d->max_version = __atomic_load_n(&og->watermark, __ATOMIC_ACQUIRE);
+	d->floor = __atomic_load_n(&og->floor, __ATOMIC_ACQUIRE);
+}
+
+int
+hs_table_digest(struct hs_table_ctx *c, uint64_t owner,
+		struct hs_wire_digest *d)
+{
+	struct hs_owner *o = hs_owner_find(c->t, owner);
+	struct hs_ogen *og;
+
+	if (o == NULL)
+		return -ENOENT;
+	og = rcu_dereference(o->ogen);
+	if (og == NULL)
+		return -ENOENT;
+	hs_digest_fill(d, owner, og);
+	return 0;
+}
+
+int
+hs_table_digests(struct hs_table_ctx *c, uint64_t *cursor,
+		 struct hs_wire_digest *out, unsigned max)
+{
+	struct cds_lfht_node *hn;
+	struct cds_lfht_iter it;
+	struct hs_owner *o;
+	uint64_t pos = 0;
+	unsigned n = 0;
+
+	cds_lfht_for_each(c->t->owners, &it, hn) {
+		o = caa_container_of(hn, struct hs_owner, lfht);
+		struct hs_ogen *og;
+
+		if (n == max)
+			break;
+		if (pos++ < *cursor)
+			continue;
+		og = rcu_dereference(o->ogen);
+		if (og == NULL)
+			continue;
+		hs_digest_fill(&out[n++], o->id, og);
+	}
+	*cursor += n;
+	return (int)n;
+}
+
+int
+hs_table_wants(struct hs_table_ctx *c, const struct hs_wire_digest *theirs,
+	       unsigned n, struct hs_wire_digest *want, unsigned max)
+{
+	unsigned i, k = 0;
+
+	for (i = 0; i < n && k < max; i++) {
+		const struct hs_wire_digest *d = &theirs[i];
+		struct hs_owner *o;
+		struct hs_ogen *og;
+
+		if (d->node == c->t->p.self_id || d->generation == 0)
+			continue;
+		o = hs_owner_find(c->t, d->node);
+		og = o != NULL ? rcu_dereference(o->ogen) : NULL;
+		if (og == NULL) {
+			want[k++] = (struct hs_wire_digest){ .node = d->node };
+			continue;
+		}
+		if (d->generation > og->generation ||
+		    (d->generation == og->generation &&
+		     d->max_version > __atomic_load_n(&og->watermark,
+						      __ATOMIC_ACQUIRE)))
+			hs_digest_fill(&want[k++], d->node, og);
+	}
+	return (int)k;
+}
+
+/* ---- delta build ---- */
+
+static int
+hs_cmp_version(const void *a, const void *b)
+{
+	const struct hs_entry *x = *(const struct hs_entry *const *)a;
+	const struct hs_entry *y = *(const struct hs_entry *const *)b;
+
+	return x->version < y->version ? -1 : x->version > y->version;
+}
+
+static int
+hs_put(struct hs_wire_builder *b, const struct hs_entry *e)
+{
+	return hs_wire_put_entry(b, e->version,
+				 (e->flags & HS_ENT_TOMBSTONE) ?
+				 HS_WIRE_EF_TOMBSTONE : 0,
+				 e->data, e->key_len, e->data + e->key_len,
+				 e->value_len);
+}
+
+/*
+ * One owner's group: versions (from, w] in order.  Returns entries written
+ * (>= 0), -EMSGSIZE if not even the group header fitted, -EINVAL.
+ */
+static int
+hs_delta_owner(struct hs_table_ctx *c, uint64_t owner, struct hs_ogen *og,
+	       uint64_t from, bool reset, struct hs_wire_builder *b)
+{
+	struct cds_lfht_node *hn;
+	uint64_t w = __atomic_load_n(&og->watermark, __ATOMIC_ACQUIRE);
+	uint64_t hi = __atomic_load_n(&og->max_seen, __ATOMIC_ACQUIRE);
+	uint64_t floor = __atomic_load_n(&og->floor, __ATOMIC_ACQUIRE);
+	struct hs_entry **log = __atomic_load_n(&og->log, __ATOMIC_ACQUIRE);
+	uint64_t to = w, v;
+	int n = 0, r;
+
+	if (hi < w)
+		hi = w;
+	r = hs_wire_group_begin(b, owner, og->generation, from, floor,
+				reset ? HS_WIRE_GF_RESET : 0);
+	if (r < 0)
+		return r;
+	if (log != NULL && hi - from <= og->log_mask) {
+		/* Every version in (from, hi] has its own slot. */
+		for (v = from + 1; v <= w; v++) {
+			struct hs_entry *e = __atomic_load_n(
+				&log[v & og->log_mask], __ATOMIC_ACQUIRE);
+
+			if (e == NULL || e->version != v ||
+			    hs_entry_superseded(e))
+				continue;
+			r = hs_put(b, e);
+			if (r == -EMSGSIZE) {
+				to = v - 1;
+				break;
+			}
+			if (r < 0)
+				return r;
+			n++;
+		}
+	} else {
+		/* Far behind (or no log): scan this owner's keys.  Bounded
+		 * by max_keys_per_node, and only for a peer that missed more
+		 * than log_slots versions. */
+		struct cds_lfht *keys = __atomic_load_n(&og->keys,
+							__ATOMIC_ACQUIRE);
+		struct cds_lfht_iter it;
+		struct hs_entry *e;
+		unsigned k = 0, i;
+
+		HS_COUNTER_INC(c->n.log_fallbacks);
+		if (keys != NULL) {
+			cds_lfht_for_each(keys, &it, hn) {
+				e = caa_container_of(hn, struct hs_entry, lfht);
+				if (e->version > from && e->version <= w &&
+				    k < c->scratch_cap)
+					c->scratch[k++] = e;
+			}
+		}
+		qsort(c->scratch, k, sizeof(*c->scratch), hs_cmp_version);
+		for (i = 0; i < k; i++) {
+			r = hs_put(b, c->scratch[i]);
+			if (r == -EMSGSIZE) {
+				to = c->scratch[i]->version - 1;
+				break;
+			}
+			if (r < 0)
+				return r;
+			n++;
+		}
+	}
+	if (to <= from && !reset) {
+		hs_wire_group_cancel(b);
+		return 0;
+	}
+	r = hs_wire_group_end(b, to);
+	return r < 0 ? r : n;
+}
+
+static int
+hs_cmp_stale(const void *a, const void *b)
+{
+	const struct hs_delta_order *x = a, *y = b;
+
+	return x->stale > y->stale ? -1 : x->stale < y->stale;
+}
+
+int
+hs_table_build_deltas(struct hs_table_ctx *c,
+		      const struct hs_wire_digest *theirs, unsigned n,
+		      struct hs_wire_builder *b)
+{
+	struct hs_table *t = c->t;
+	unsigned i, k = 0;
+	int r, total = 0;
+
+	if (n > HS_DELTA_MAX_OWNERS)
+		n = HS_DELTA_MAX_OWNERS;
+	for (i = 0; i < n; i++) {
+		const struct hs_wire_digest *d = &theirs[i];
+		struct hs_delta_order *x = &c->order[k];
+		struct hs_owner *o = hs_owner_find(t, d->node);
+		struct hs_ogen *og = o != NULL ? rcu_dereference(o->ogen) : NULL;
+		uint64_t w, floor;
+
+		if (og == NULL || d->generation > og->generation)
+			continue;
+		w = __atomic_load_n(&og->watermark, __ATOMIC_ACQUIRE);
+		floor = __atomic_load_n(&og->floor, __ATOMIC_ACQUIRE);
+		x->og = og;
+		x->owner = d->node;
+		x->reset = false;
+		if (d->generation < og->generation) {
+			x->from = 0;
+		} else if (d->floor < floor && d->max_version < floor) {
+			x->from = 0;
+			x->reset = true;
+		} else {
+			x->from = d->max_version;
+		}
+		if (w <= x->from && !x->reset)
+			continue;
+		x->stale = w - x->from;
+		k++;
+	}
+	if (k == 0)
+		return 0;
+	qsort(c->order, k, sizeof(c->order[0]), hs_cmp_stale);
+	r = hs_wire_section_begin(b, HS_WIRE_SEC_DELTAS);
+	if (r == -EMSGSIZE)
+		return 0;
+	if (r < 0)
+		return r;
+	for (i = 0; i < k; i++) {
+		r = hs_delta_owner(c, c->order[i].owner, c->order[i].og,
+				   c->order[i].from, c->order[i].reset, b);
+		if (r == -EMSGSIZE)
+			break;
+		if (r < 0)
+			return r;
+		total += r;
+	}
+	r = hs_wire_section_end(b);
+	return r < 0 ? r : total;
+}
+
+/* ---- garbage collection ---- */
+
+static unsigned
+hs_gc_tombstones(struct hs_table_ctx *c, struct hs_ogen *og, uint64_t now)
+{
+	struct cds_lfht_node *hn;
+	struct cds_lfht *keys = __atomic_load_n(&og->keys, __ATOMIC_ACQUIRE);
+	uint64_t w = __atomic_load_n(&og->watermark, __ATOMIC_ACQUIRE);
+	uint64_t ttl = c->t->p.tombstone_ttl_ns;
+	struct cds_lfht_iter it;
+	struct hs_entry *e;
+	unsigned n = 0;
+
+	if (keys == NULL ||
+	    __atomic_load_n(&og->n_tombstones, __ATOMIC_RELAXED) == 0)
+		return 0;
+	cds_lfht_for_each(keys, &it, hn) {
+		e = caa_container_of(hn, struct hs_entry, lfht);
+		if (!(e->flags & HS_ENT_TOMBSTONE) || now - e->born_ns < ttl)
+			continue;
+		/* Above W a stale value between W and the tombstone could
+		 * still arrive and would no longer be refused. */
+		if (e->version > w)
+			continue;
+		/* Raise the floor first: from now on, a peer that has not
+		 * reached this version gets a reset, not a gap. */
+		hs_atomic_max_u64(&og->floor, e->version);
+		if (cds_lfht_del(keys, &e->lfht) != 0)
+			continue;	/* replaced under us: not ours */
+		hs_log_unpublish(og, e);
+		__atomic_sub_fetch(&og->n_keys, 1, __ATOMIC_RELAXED);
+		__atomic_sub_fetch(&og->n_tombstones, 1, __ATOMIC_RELAXED);
+		hs_retire(c, e);
+		n++;
+	}
+	return n;
+}
+
+int
+hs_table_gc(struct hs_table_ctx *c)
+{
+	struct cds_lfht_node *hn;
+	struct hs_table *t = c->t;
+	uint64_t now = t->p.clock(t->p.clock_arg);
+	struct cds_lfs_head *head;
+	struct cds_lfs_node *node, *next;
+	struct cds_lfht_iter it;
+	struct hs_owner *o;
+	unsigned n = 0;
+
+	cds_lfht_for_each(t->owners, &it, hn) {
+		o = caa_container_of(hn, struct hs_owner, lfht);
+		struct hs_ogen *og = rcu_dereference(o->ogen);
+
+		if (og != NULL)
+			n += hs_gc_tombstones(c, og, now);
+	}
+	HS_COUNTER_ADD(c->n.tombstones_collected, n);
+	hs_table_ctx_flush(c);
+
+	head = __cds_lfs_pop_all(&t->graveyard);
+	if (head != NULL) {
+		/* Every thread that could still hold one of these passes a
+		 * quiescent state before we free them. */
+		urcu_qsbr_thread_offline();
+		urcu_qsbr_synchronize_rcu();
+		urcu_qsbr_thread_online();
+		cds_lfs_for_each_safe(head, node, next)
+			hs_ogen_reclaim(caa_container_of(node, struct hs_ogen,
+							 grave));
+	}
+	return (int)n;
+}
+
+/* ---- stats ---- */
+
+void
+hs_table_stats(struct hs_table *t, struct hs_table_stats *s)
+{
+	struct cds_lfht_node *hn;
+	struct cds_lfht_iter it;
+	struct hs_owner *o;
+	unsigned i;
+
+	memset(s, 0, sizeof(*s));
+	for (i = 0; i < t->p.n_ctx; i++) {
+		const struct hs_ctx_counters *n = &t->ctx[i].n;
+
+		s->merged += HS_COUNTER_READ(n->merged);
+		s->local_writes += HS_COUNTER_READ(n->local_writes);
+		s->skipped_known += HS_COUNTER_READ(n->skipped_known);
+		s->skipped_dup += HS_COUNTER_READ(n->skipped_dup);
+		s->skipped_floor += HS_COUNTER_READ(n->skipped_floor);
+		s->gen_superseded += HS_COUNTER_READ(n->gen_superseded);
+		s->stale_gen += HS_COUNTER_READ(n->stale_gen);
+		s->resets += HS_COUNTER_READ(n->resets);
+		s->gaps += HS_COUNTER_READ(n->gaps);
+		s->lim_members += HS_COUNTER_READ(n->lim_members);
+		s->lim_keys += HS_COUNTER_READ(n->lim_keys);
+		s->lim_key_bytes += HS_COUNTER_READ(n->lim_key_bytes);
+		s->lim_value_bytes += HS_COUNTER_READ(n->lim_value_bytes);
+		s->nomem += HS_COUNTER_READ(n->nomem);
+		s->tombstones_collected +=
+			HS_COUNTER_READ(n->tombstones_collected);
+		s->retired += HS_COUNTER_READ(n->retired);
+		s->log_fallbacks += HS_COUNTER_READ(n->log_fallbacks);
+	}
+	s->owners = __atomic_load_n(&t->n_owners, __ATOMIC_RELAXED);
+	cds_lfht_for_each(t->owners, &it, hn) {
+		o = caa_container_of(hn, struct hs_owner, lfht);
+		struct hs_ogen *og = rcu_dereference(o->ogen);
+
+		if (og != NULL)
+			s->keys += __atomic_load_n(&og->n_keys,
+						   __ATOMIC_RELAXED);
+	}
+}
+
+/* ---- life cycle ---- */
+
+void
+hs_table_params_default(struct hs_table_params *p)
+{
+	if (p->max_members == 0)
+		p->max_members = 4096;
+	if (p->max_keys_per_node == 0)
+		p->max_keys_per_node = 1024;
+	if (p->max_key_bytes == 0)
+		p->max_key_bytes = 128;
+	if (p->max_value_bytes == 0)
+		p->max_value_bytes = 1024;
+	if (p->log_slots == 0)
+		p->log_slots = 1024;
+	if (p->n_ctx == 0)
+		p->n_ctx = 1;
+	if (p->tombstone_ttl_ns == 0)
+		p->tombstone_ttl_ns = 60ull * 1000000000ull;
+	if (p->clock == NULL)
+		p->clock = hs_clock_monotonic;
+}
+
+int
+hs_table_create(const struct hs_table_params *params, struct hs_table **out)
+{
+	struct hs_pool_params pp;
+	struct hs_table *t;
+	struct hs_ogen *og;
+	unsigned i;
+	int rc;
+
+	if (params == NULL || out == NULL || params->self_id == 0)
+		return -EINVAL;
+	t = calloc(1, sizeof(*t));
+	if (t == NULL)
+		return -ENOMEM;
+	t->p = *params;
+	hs_table_params_default(&t->p);
+	if (t->p.max_key_bytes > HS_WIRE_KEY_MAX ||
+	    t->p.max_value_bytes > 8192 || t->p.n_ctx > 256 ||
+	    (t->p.log_slots & (t->p.log_slots - 1)) != 0 ||
+	    t->p.max_members < 1) {
+		rc = -EINVAL;
+		goto err_t;
+	}
+	pp.n_caches = t->p.n_ctx;
+	pp.max_obj_bytes = sizeof(struct hs_entry) + t->p.max_key_bytes +
+			   t->p.max_value_bytes;
+	rc = hs_pool_create(&pp, &t->pool);
+	if (rc < 0)
+		goto err_t;
+	rc = -ENOMEM;
+	if (posix_memalign((void **)&t->ctx, HS_CACHE_LINE,
+			   sizeof(*t->ctx) * t->p.n_ctx) != 0)
+		goto err_pool;
+	memset(t->ctx, 0, sizeof(*t->ctx) * t->p.n_ctx);
+	for (i = 0; i < t->p.n_ctx; i++) {
+		struct hs_table_ctx *c = &t->ctx[i];
+
+		c->t = t;
+		c->pool = hs_pool_cache_get(t->pool, i);
+		c->scratch_cap = t->p.max_keys_per_node + 64;
+		c->scratch = calloc(c->scratch_cap, sizeof(*c->scratch));
+		if (c->scratch == NULL)
+			goto err_ctx;
+	}
+	__cds_lfs_init(&t->graveyard);
+	t->owners = cds_lfht_new_flavor(64, 64, 0,
+					CDS_LFHT_AUTO_RESIZE |
+					CDS_LFHT_ACCOUNTING,
+					&urcu_qsbr_flavor, NULL);
+	if (t->owners == NULL)
+		goto err_ctx;
+	/* Created here, on the control thread and unpinned, so that the
+	 * thread that frees replaced entries never runs on a worker core. */
+	t->crdp = urcu_qsbr_create_call_rcu_data(0, -1);
+	if (t->crdp == NULL)
+		goto err_owners;
+	t->self = calloc(1, sizeof(*t->self));
+	og = hs_ogen_new(t, t->p.self_generation, 0);
+	if (t->self == NULL || og == NULL) {
+		free(og);
+		goto err_crdp;
+	}
+	t->self->id = t->p.self_id;
+	t->self->ogen = og;
+	cds_lfht_node_init(&t->self->lfht);
+	cds_lfht_add(t->owners, hs_hash_id(t->p.self_id), &t->self->lfht);
+	t->n_owners = 1;
+	HS_LOG(INFO, "engine.table",
+	       "table for node %016llx gen %llu: %u members, %u keys/node, "
+	       "%u contexts", (unsigned long long)t->p.self_id,
+	       (unsigned long long)t->p.self_generation, t->p.max_members,
+	       t->p.max_keys_per_node, t->p.n_ctx);
+	*out = t;
+	return 0;
+
+err_crdp:
+	free(t->self);
+	urcu_qsbr_call_rcu_data_free(t->crdp);
+err_owners:
+	cds_lfht_destroy(t->owners, NULL);
+err_ctx:
+	for (i = 0; i < t->p.n_ctx; i++)
+		free(t->ctx[i].scratch);
+	free(t->ctx);
+err_pool:
+	hs_pool_destroy(t->pool);
+err_t:
+	free(t);
+	return rc;
+}
+
+int
+hs_table_ctx_attach(struct hs_table *t, unsigned idx,
+		    struct hs_table_ctx **out)
+{
+	struct hs_table_ctx *c;
+	int expect = 0;
+
+	if (t == NULL || out == NULL || idx >= t->p.n_ctx)
+		return -EINVAL;
+	c = &t->ctx[idx];
+	if (!__atomic_compare_exchange_n(&c->bound, &expect, 1, 0,
+					 __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
+		return -EBUSY;
+	urcu_qsbr_set_thread_call_rcu_data(t->crdp);
+	*out = c;
+	return 0;
+}
+
+void
+hs_table_ctx_detach(struct hs_table_ctx *c)
+{
+	hs_table_ctx_flush(c);
+	urcu_qsbr_set_thread_call_rcu_data(NULL);
+	__atomic_store_n(&c->bound, 0, __ATOMIC_RELEASE);
+}
+
+void
+hs_table_destroy(struct hs_table *t)
+{
+	struct cds_lfht_node *hn;
+	struct cds_lfs_head *head;
+	struct cds_lfs_node *node, *next;
+	struct cds_lfht_iter it;
+	struct hs_owner *o;
+	bool online;
+	unsigned i;
+
+	if (t == NULL)
+		return;
+	online = urcu_qsbr_read_ongoing();
+	if (!online)
+		urcu_qsbr_thread_online();
+	/* Wait for every retire batch and record already handed over. */
+	urcu_qsbr_thread_offline();
+	urcu_qsbr_barrier();
+	urcu_qsbr_thread_online();
+	head = __cds_lfs_pop_all(&t->graveyard);
+	if (head != NULL)
+		cds_lfs_for_each_safe(head, node, next)
+			hs_ogen_reclaim(caa_container_of(node, struct hs_ogen,
+							 grave));
+	cds_lfht_for_each(t->owners, &it, hn) {
+		o = caa_container_of(hn, struct hs_owner, lfht);
+		cds_lfht_del(t->owners, &o->lfht);
+		if (o->ogen != NULL)
+			hs_ogen_reclaim(o->ogen);
+		free(o->rec);
+		free(o);
+	}
+	for (i = 0; i < t->p.n_ctx; i++) {
+		if (t->ctx[i].spare_keys != NULL) {
+			urcu_qsbr_thread_offline();
+			cds_lfht_destroy(t->ctx[i].spare_keys, NULL);
+			urcu_qsbr_thread_online();
+		}
+		free(t->ctx[i].scratch);
+	}
+	urcu_qsbr_thread_offline();
+	cds_lfht_destroy(t->owners, NULL);
+	urcu_qsbr_call_rcu_data_free(t->crdp);
+	if (online)
+		urcu_qsbr_thread_online();
+	free(t->ctx);
+	hs_pool_destroy(t->pool);
+	free(t);
+}
