@@ -11,6 +11,8 @@
 
 #include <urcu/lfstack.h>
 
+/* liburcu lfstack keeps the list of slabs (freed at destroy). */
+
 #include "pool.h"
 #include "util.h"
 
@@ -31,9 +33,19 @@ struct hs_pool_free {
 	struct hs_pool_free *next;
 };
 
+/*
+ * Objects freed by other threads: a Treiber stack that is only ever pushed
+ * (a whole chain at once, by any thread) and emptied whole (by the owner,
+ * one exchange).  With no single pop there is no ABA.  liburcu's lfstack
+ * has the same shape but pushes one node per CAS; a retire batch frees 64.
+ */
+struct hs_pool_remote {
+	struct hs_pool_free *head;	/* atomic */
+};
+
 struct hs_pool_class {
 	struct hs_pool_free *local;
-	struct __cds_lfs_stack remote;	/* pushed by any thread */
+	struct hs_pool_remote remote;
 };
 
 struct hs_pool_cache {
@@ -41,7 +53,7 @@ struct hs_pool_cache {
 	uint16_t idx;
 	struct hs_pool_class cls[HS_POOL_N_CLASSES];
 	uint64_t allocs;
-	uint64_t frees_remote;
+	uint64_t remote_takes;
 	uint64_t slab_grows;
 	uint64_t slab_bytes;
 	uint64_t failed;
@@ -62,7 +74,7 @@ int
 hs_pool_create(const struct hs_pool_params *p, struct hs_pool **out)
 {
 	struct hs_pool *pool;
-	unsigned i, c;
+	unsigned i;
 	size_t need;
 
 	if (p == NULL || out == NULL || p->n_caches == 0 ||
@@ -86,8 +98,6 @@ hs_pool_create(const struct hs_pool_params *p, struct hs_pool **out)
 	for (i = 0; i < p->n_caches; i++) {
 		pool->caches[i].pool = pool;
 		pool->caches[i].idx = (uint16_t)i;
-		for (c = 0; c < HS_POOL_N_CLASSES; c++)
-			__cds_lfs_init(&pool->caches[i].cls[c].remote);
 	}
 	*out = pool;
 	return 0;
@@ -178,23 +188,17 @@ hs_pool_alloc(struct hs_pool_cache *c, size_t bytes)
 	k = &c->cls[cls];
 	f = k->local;
 	if (__builtin_expect(f == NULL, 0)) {
-		struct cds_lfs_head *head = __cds_lfs_pop_all(&k->remote);
-		struct cds_lfs_node *n, *next;
-
-		/* cds_lfs_for_each_safe dereferences its head: skip NULL */
-		if (head != NULL) {
-			cds_lfs_for_each_safe(head, n, next) {
-				f = (struct hs_pool_free *)n;
-				f->next = k->local;
-				k->local = f;
-				HS_COUNTER_INC(c->frees_remote);
-			}
-		}
-		if (k->local == NULL && hs_pool_grow(c, cls) != 0) {
+		/* Take back, in one exchange, everything other threads freed
+		 * to us, as the chain it already is. */
+		f = __atomic_exchange_n(&k->remote.head, NULL, __ATOMIC_ACQUIRE);
+		if (f != NULL) {
+			HS_COUNTER_INC(c->remote_takes);
+		} else if (hs_pool_grow(c, cls) == 0) {
+			f = k->local;
+		} else {
 			HS_COUNTER_INC(c->failed);
 			return NULL;
 		}
-		f = k->local;
 	}
 	k->local = f->next;
 	/* The next object is cold (it came back through call_rcu on another
@@ -205,21 +209,63 @@ hs_pool_alloc(struct hs_pool_cache *c, size_t bytes)
 	return f;
 }
 
+static inline uintptr_t
+hs_pool_tag(const void *obj)
+{
+	return ((const struct hs_pool_hdr *)((const uint8_t *)obj -
+					     HS_POOL_HDR_BYTES))->tag;
+}
+
+static void
+hs_pool_push(uintptr_t tag, struct hs_pool_free *first,
+	     struct hs_pool_free *last)
+{
+	struct hs_pool_cache *home = (struct hs_pool_cache *)
+		(tag & ~(uintptr_t)(HS_POOL_CACHE_LINE - 1));
+	struct hs_pool_remote *r = &home->cls[tag & (HS_POOL_CACHE_LINE - 1)].remote;
+	struct hs_pool_free *old = __atomic_load_n(&r->head, __ATOMIC_RELAXED);
+
+	do {
+		last->next = old;
+	} while (!__atomic_compare_exchange_n(&r->head, &old, first, 1,
+					      __ATOMIC_RELEASE,
+					      __ATOMIC_RELAXED));
+}
+
 void
 hs_pool_free(void *obj)
 {
-	const struct hs_pool_hdr *h;
-	struct hs_pool_cache *home;
-	struct cds_lfs_node *n = obj;
-	unsigned cls;
+	if (obj != NULL)
+		hs_pool_push(hs_pool_tag(obj), obj, obj);
+}
 
-	if (obj == NULL)
+void
+hs_pool_free_bulk(void *const *objs, unsigned n)
+{
+	struct hs_pool_free *first, *last;
+	uintptr_t tag;
+	unsigned i;
+
+	if (n == 0)
 		return;
-	h = (const struct hs_pool_hdr *)((uint8_t *)obj - HS_POOL_HDR_BYTES);
-	home = (struct hs_pool_cache *)(h->tag & ~(uintptr_t)(HS_POOL_CACHE_LINE - 1));
-	cls = (unsigned)(h->tag & (HS_POOL_CACHE_LINE - 1));
-	cds_lfs_node_init(n);
-	cds_lfs_push(&home->cls[cls].remote, n);
+	/* Runs of objects with the same home and class go back as one chain:
+	 * one CAS per run instead of one per object. */
+	first = last = objs[0];
+	tag = hs_pool_tag(objs[0]);
+	for (i = 1; i < n; i++) {
+		struct hs_pool_free *f = objs[i];
+		uintptr_t t = hs_pool_tag(f);
+
+		if (t != tag) {
+			hs_pool_push(tag, first, last);
+			first = f;
+			tag = t;
+		} else {
+			last->next = f;
+		}
+		last = f;
+	}
+	hs_pool_push(tag, first, last);
 }
 
 void
@@ -232,7 +278,7 @@ hs_pool_stats(struct hs_pool *pool, struct hs_pool_stats *s)
 		const struct hs_pool_cache *c = &pool->caches[i];
 
 		s->allocs += __atomic_load_n(&c->allocs, __ATOMIC_RELAXED);
-		s->frees_remote += __atomic_load_n(&c->frees_remote,
+		s->remote_takes += __atomic_load_n(&c->remote_takes,
 						   __ATOMIC_RELAXED);
 		s->slab_grows += __atomic_load_n(&c->slab_grows,
 						 __ATOMIC_RELAXED);

@@ -11,9 +11,10 @@
  *     it is empty it takes every object other threads have returned to this
  *     cache in one lock-free pop_all, and only when that is empty too does it
  *     carve a new slab (64 KiB, the only heap call, counted in slab_grows).
- *   - hs_pool_free() may run on any thread: it pushes the object onto its
- *     home cache's lock-free stack (liburcu lfstack, push + pop_all only, so
- *     there is no ABA and no lock).
+ *   - hs_pool_free() and hs_pool_free_bulk() may run on any thread: they
+ *     push objects, a whole chain per compare-and-swap, onto the home
+ *     cache's lock-free stack (push and take-all only, so there is no ABA
+ *     and no lock).
  *
  * Slabs are returned to the heap only by hs_pool_destroy(), so memory is
  * bounded by the peak number of live objects, which the table's limits bound.
@@ -41,7 +42,8 @@ struct hs_pool_params {
 
 struct hs_pool_stats {
 	uint64_t allocs;
-	uint64_t frees_remote;	/* objects taken back from other threads */
+	uint64_t remote_takes;	/* lists of objects freed by other threads
+				 * taken back */
 	uint64_t slab_grows;
 	uint64_t slab_bytes;
 	uint64_t failed;	/* too large or out of memory */
@@ -58,6 +60,9 @@ struct hs_pool_cache *hs_pool_cache_get(struct hs_pool *pool, unsigned idx);
 void *hs_pool_alloc(struct hs_pool_cache *c, size_t bytes);
 /* Any thread. obj from hs_pool_alloc of any cache of a live pool. */
 void hs_pool_free(void *obj);
+/* Any thread: n objects at once; runs with the same home cache and size
+ * class cost one compare-and-swap. */
+void hs_pool_free_bulk(void *const *objs, unsigned n);
 /* Sums every cache's counters (relaxed reads: a snapshot, not a barrier). */
 void hs_pool_stats(struct hs_pool *pool, struct hs_pool_stats *s);
 

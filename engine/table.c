@@ -46,17 +46,24 @@
 #define HS_ENT_TOMBSTONE	0x01u
 #define HS_RETIRE_BATCH		64
 #define HS_DELTA_MAX_OWNERS	256
+#define HS_MERGE_BATCH		32
 
+/*
+ * 40 bytes of header, then the key: with the pool's 8-byte object header a
+ * key of up to 16 bytes shares the first cache line with the version, so a
+ * merge that compares a key and a version touches one line per entry.
+ */
 struct hs_entry {
-	struct cds_lfht_node lfht;
-	struct rcu_head rcu;		/* used by the head of a retire batch */
-	struct hs_entry *retire_next;
 	uint64_t version;
-	uint64_t born_ns;		/* arrival time, for tombstone GC */
 	uint16_t value_len;
 	uint8_t key_len;
 	uint8_t flags;
 	uint8_t superseded;		/* atomic: replaced or collected */
+	union {
+		uint64_t born_ns;	/* live tombstone: arrival, for GC */
+		struct hs_entry *retire_next;	/* once retired */
+	};
+	struct rcu_head rcu;		/* used by the head of a retire batch */
 	uint8_t data[];			/* key, then value */
 };
 
@@ -81,7 +88,7 @@ struct hs_ogen {
 	uint32_t n_keys;		/* atomic: keys + tombstones */
 	uint32_t n_tombstones;		/* atomic */
 	uint32_t log_mask;
-	struct cds_lfht *keys;		/* created lazily, atomic publish */
+	struct hs_kindex *kidx;		/* created lazily, atomic publish */
 	struct hs_entry **log;		/* created lazily, atomic publish */
 	struct cds_lfs_node grave;
 };
@@ -111,6 +118,7 @@ struct hs_ctx_counters {
 	uint64_t tombstones_collected;
 	uint64_t retired;
 	uint64_t log_fallbacks;
+	uint64_t index_grows;
 };
 
 struct hs_delta_order {
@@ -121,16 +129,21 @@ struct hs_delta_order {
 	bool reset;
 };
 
+struct hs_merge_item {
+	struct hs_wire_entry e;
+	uint64_t hash;
+};
+
 struct hs_table_ctx {
 	struct hs_table *t;
 	struct hs_pool_cache *pool;
 	int bound;
 	unsigned n_retire;
 	struct hs_entry *retire_head;
-	struct cds_lfht *spare_keys;	/* lost a lazy-creation race */
 	struct hs_entry **scratch;	/* max_keys_per_node + slack */
 	unsigned scratch_cap;
 	struct hs_delta_order order[HS_DELTA_MAX_OWNERS];
+	struct hs_merge_item batch[HS_MERGE_BATCH];
 	struct hs_ctx_counters n;
 } HS_CACHE_ALIGNED;
 
@@ -143,11 +156,6 @@ struct hs_table {
 	struct hs_table_ctx *ctx;
 	struct __cds_lfs_stack graveyard;
 	struct hs_owner *self;
-};
-
-struct hs_key {
-	const void *p;
-	size_t len;
 };
 
 /* ---- helpers ---- */
@@ -168,10 +176,10 @@ hs_hash_id(uint64_t id)
 	return (unsigned long)XXH3_64bits(&id, sizeof(id));
 }
 
-static inline unsigned long
+static inline uint64_t
 hs_hash_key(const void *key, size_t len)
 {
-	return (unsigned long)XXH3_64bits(key, len);
+	return XXH3_64bits(key, len);
 }
 
 static int
@@ -180,15 +188,6 @@ hs_owner_match(struct cds_lfht_node *node, const void *key)
 	const struct hs_owner *o = caa_container_of(node, struct hs_owner, lfht);
 
 	return o->id == *(const uint64_t *)key;
-}
-
-static int
-hs_key_match(struct cds_lfht_node *node, const void *key)
-{
-	const struct hs_entry *e = caa_container_of(node, struct hs_entry, lfht);
-	const struct hs_key *k = key;
-
-	return e->key_len == k->len && memcmp(e->data, k->p, k->len) == 0;
 }
 
 static inline bool
@@ -217,13 +216,22 @@ static void
 hs_retire_cb(struct rcu_head *head)
 {
 	struct hs_entry *e = caa_container_of(head, struct hs_entry, rcu);
+	void *objs[HS_RETIRE_BATCH];
+	unsigned n = 0;
 
 	while (e != NULL) {
 		struct hs_entry *next = e->retire_next;
 
-		hs_pool_free(e);
+		if (next != NULL)
+			__builtin_prefetch(next);
+		objs[n++] = e;
+		if (n == HS_RETIRE_BATCH) {
+			hs_pool_free_bulk(objs, n);
+			n = 0;
+		}
 		e = next;
 	}
+	hs_pool_free_bulk(objs, n);
 }
 
 void
@@ -336,47 +344,217 @@ hs_ogen_new(struct hs_table *t, uint64_t generation, uint64_t floor)
 	return og;
 }
 
-static struct cds_lfht *
-hs_keys_new(void)
+/* ---- per-owner key index ----
+ *
+ * Lock-free open addressing with linear probing.  A slot is one 64-bit word:
+ *   0                    empty (never reused once filled)
+ *   HS_KI_DELETED        the key was collected (tombstone GC); probing goes on
+ *   tag << 48 | entry    a live entry; tag = the key hash's top 16 bits, so a
+ *                        probe rarely dereferences an entry that is not it
+ *   | HS_KI_FROZEN       the slot belongs to an index being replaced
+ * Writers CAS a slot from what they read to what they want; a key is only
+ * ever inserted into the first empty slot of its probe sequence, and slots
+ * never return to empty, so two writers of the same key meet on the same
+ * slot and the CAS loser compares versions with the winner.
+ *
+ * Growth (load above 1/2, counting collected slots): the grower freezes
+ * every slot (CAS in the FROZEN bit), copies the frozen entries into a
+ * private array of the new size, and publishes it with one CAS on
+ * og->kidx; the old index is freed after a grace period.  A writer that
+ * meets a frozen slot does the same, so nobody ever waits for anybody: a
+ * helper that loses the publishing CAS frees its copy.  Readers go on
+ * reading a frozen index (its entries stay valid until the grace period).
+ */
+#define HS_KI_FROZEN	0x1ull
+#define HS_KI_DELETED	0x2ull
+#define HS_KI_PTR	0x0000fffffffffff8ull
+#define HS_KI_MIN	16u
+
+struct hs_kindex {
+	struct rcu_head rcu;
+	uint32_t mask;
+	uint32_t used;			/* atomic: filled slots, collected too */
+	uint64_t slot[];		/* atomic */
+};
+
+static inline struct hs_entry *
+hs_ki_entry(uint64_t v)
 {
-	return cds_lfht_new_flavor(8, 8, 0,
-				   CDS_LFHT_AUTO_RESIZE | CDS_LFHT_ACCOUNTING,
-				   &urcu_qsbr_flavor, NULL);
+	return (struct hs_entry *)(uintptr_t)(v & HS_KI_PTR);
 }
 
-/* The key table of og, created on first use: owners that only carry a
- * heartbeat cost no hash table. */
-static struct cds_lfht *
-hs_keys_get(struct hs_table_ctx *c, struct hs_ogen *og)
+static inline bool
+hs_ki_live(uint64_t v)
 {
-	struct cds_lfht *keys = __atomic_load_n(&og->keys, __ATOMIC_ACQUIRE);
-	struct cds_lfht *expect = NULL;
+	return (v & HS_KI_PTR) != 0;
+}
 
-	if (hs_likely(keys != NULL))
-		return keys;
-	keys = c->spare_keys != NULL ? c->spare_keys : hs_keys_new();
-	c->spare_keys = NULL;
-	if (keys == NULL)
+static inline uint64_t
+hs_ki_make(const struct hs_entry *e, uint64_t hash)
+{
+	return (hash & ~HS_KI_PTR & ~(uint64_t)7) | (uint64_t)(uintptr_t)e;
+}
+
+static inline bool
+hs_ki_tag_eq(uint64_t v, uint64_t hash)
+{
+	return ((v ^ hash) >> 48) == 0;
+}
+
+/* Inline compare: keys are short (16 bytes typical) and the tag already
+ * matched, so a call to memcmp costs more than the compare. */
+static inline bool
+hs_ki_key_eq(const struct hs_entry *e, const void *key, size_t key_len)
+{
+	const uint8_t *a = e->data, *b = key;
+
+	if (e->key_len != key_len)
+		return false;
+	for (; key_len >= 8; key_len -= 8, a += 8, b += 8) {
+		uint64_t x, y;
+
+		memcpy(&x, a, 8);
+		memcpy(&y, b, 8);
+		if (x != y)
+			return false;
+	}
+	while (key_len-- != 0)
+		if (*a++ != *b++)
+			return false;
+	return true;
+}
+
+static struct hs_kindex *
+hs_ki_alloc(uint32_t n_slots)
+{
+	struct hs_kindex *ki = calloc(1, sizeof(*ki) +
+				      (size_t)n_slots * sizeof(uint64_t));
+
+	if (ki != NULL)
+		ki->mask = n_slots - 1;
+	return ki;
+}
+
+static void
+hs_ki_free_cb(struct rcu_head *head)
+{
+	free(caa_container_of(head, struct hs_kindex, rcu));
+}
+
+/* Readers: the slot value holding key, or 0.  Any thread, online. */
+static uint64_t
+hs_ki_lookup(const struct hs_kindex *ki, uint64_t hash, const void *key,
+	     size_t key_len)
+{
+	uint32_t i = (uint32_t)hash & ki->mask, n;
+
+	for (n = 0; n <= ki->mask; n++, i = (i + 1) & ki->mask) {
+		uint64_t v = __atomic_load_n(&ki->slot[i], __ATOMIC_ACQUIRE);
+
+		if ((v & ~HS_KI_FROZEN) == 0)
+			return 0;
+		if (hs_ki_live(v) && hs_ki_tag_eq(v, hash) &&
+		    hs_ki_key_eq(hs_ki_entry(v), key, key_len))
+			return v & ~HS_KI_FROZEN;
+	}
+	return 0;
+}
+
+/* The index of og, created on first use: a member that only gossips its
+ * heartbeat costs no index. */
+static struct hs_kindex *
+hs_ki_get(struct hs_table_ctx *c, struct hs_ogen *og)
+{
+	struct hs_kindex *ki = __atomic_load_n(&og->kidx, __ATOMIC_ACQUIRE);
+	struct hs_kindex *expect = NULL;
+
+	if (hs_likely(ki != NULL))
+		return ki;
+	ki = hs_ki_alloc(HS_KI_MIN);
+	if (ki == NULL) {
+		HS_COUNTER_INC(c->n.nomem);
 		return NULL;
-	if (!__atomic_compare_exchange_n(&og->keys, &expect, keys, 0,
+	}
+	if (!__atomic_compare_exchange_n(&og->kidx, &expect, ki, 0,
 					 __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
-		/* Never published: keep it for the next owner rather than
-		 * destroy a table while online (cds_lfht_destroy must not run
-		 * in a read-side critical section). */
-		c->spare_keys = keys;
+		free(ki);	/* never published */
 		return expect;
 	}
-	return keys;
+	return ki;
+}
+
+/*
+ * Replace ki (og's index) by a copy sized for its live keys: freeze every
+ * slot, copy, publish.  Returns the index now current (ours or a racing
+ * helper's), or NULL when out of memory.  Caller online.
+ */
+static struct hs_kindex *
+hs_ki_grow(struct hs_table_ctx *c, struct hs_ogen *og, struct hs_kindex *ki)
+{
+	struct hs_kindex *nk, *expect = ki;
+	uint32_t i, live = 0, n_slots = HS_KI_MIN;
+
+	for (i = 0; i <= ki->mask; i++) {
+		uint64_t v = __atomic_load_n(&ki->slot[i], __ATOMIC_ACQUIRE);
+
+		while (!(v & HS_KI_FROZEN) &&
+		       !__atomic_compare_exchange_n(&ki->slot[i], &v,
+						    v | HS_KI_FROZEN, 0,
+						    __ATOMIC_ACQ_REL,
+						    __ATOMIC_ACQUIRE))
+			;
+		live += hs_ki_live(v);
+	}
+	/* at most 1/4 full after growth: room for as many again */
+	while (n_slots < 4 * (live + 1))
+		n_slots <<= 1;
+	nk = hs_ki_alloc(n_slots);
+	if (nk == NULL) {
+		HS_COUNTER_INC(c->n.nomem);
+		return NULL;
+	}
+	for (i = 0; i <= ki->mask; i++) {
+		uint64_t v = ki->slot[i] & ~HS_KI_FROZEN;
+		uint32_t j;
+
+		if (!hs_ki_live(v))
+			continue;
+		j = (uint32_t)hs_hash_key(hs_ki_entry(v)->data,
+					  hs_ki_entry(v)->key_len) & nk->mask;
+		while (nk->slot[j] != 0)
+			j = (j + 1) & nk->mask;
+		nk->slot[j] = v;
+		nk->used++;
+	}
+	if (!__atomic_compare_exchange_n(&og->kidx, &expect, nk, 0,
+					 __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
+		free(nk);	/* a helper published first */
+		return expect;
+	}
+	HS_COUNTER_INC(c->n.index_grows);
+	urcu_qsbr_call_rcu(&ki->rcu, hs_ki_free_cb);
+	return nk;
+}
+
+/* Entries of an index nobody can reach any more (after a grace period). */
+static void
+hs_ki_free_all(struct hs_kindex *ki)
+{
+	uint32_t i;
+
+	if (ki == NULL)
+		return;
+	for (i = 0; i <= ki->mask; i++)
+		if (hs_ki_live(ki->slot[i]))
+			hs_pool_free(hs_ki_entry(ki->slot[i]));
+	free(ki);
 }
 
 /* Only for an ogen nobody else ever saw. */
 static void
-hs_ogen_free_unpublished(struct hs_table_ctx *c, struct hs_ogen *og)
+hs_ogen_free_unpublished(struct hs_ogen *og)
 {
-	if (og->keys != NULL && c->spare_keys == NULL)
-		c->spare_keys = og->keys;
-	else if (og->keys != NULL)
-		cds_lfht_destroy(og->keys, NULL);
+	free(og->kidx);
 	free(og->log);
 	free(og);
 }
@@ -387,25 +565,11 @@ hs_ogen_bury(struct hs_table *t, struct hs_ogen *og)
 	cds_lfs_push(&t->graveyard, &og->grave);
 }
 
-/* Free an ogen nobody can reach any more (after a grace period).  Caller
- * online for the deletes; it goes offline for cds_lfht_destroy. */
+/* Free an ogen nobody can reach any more (after a grace period). */
 static void
 hs_ogen_reclaim(struct hs_ogen *og)
 {
-	struct cds_lfht_node *hn;
-	struct cds_lfht_iter it;
-	struct hs_entry *e;
-
-	if (og->keys != NULL) {
-		cds_lfht_for_each(og->keys, &it, hn) {
-			e = caa_container_of(hn, struct hs_entry, lfht);
-			if (cds_lfht_del(og->keys, &e->lfht) == 0)
-				hs_pool_free(e);
-		}
-		urcu_qsbr_thread_offline();
-		cds_lfht_destroy(og->keys, NULL);
-		urcu_qsbr_thread_online();
-	}
+	hs_ki_free_all(og->kidx);
 	free(og->log);
 	free(og);
 }
@@ -445,7 +609,7 @@ hs_ogen_for(struct hs_table_ctx *c, struct hs_owner *o, uint64_t gen,
 			}
 			return nw;
 		}
-		hs_ogen_free_unpublished(c, nw);
+		hs_ogen_free_unpublished(nw);
 	}
 }
 
@@ -461,7 +625,7 @@ hs_ogen_reset(struct hs_table_ctx *c, struct hs_owner *o, struct hs_ogen *og,
 		return NULL;
 	}
 	if (rcu_cmpxchg_pointer(&o->ogen, og, nw) != og) {
-		hs_ogen_free_unpublished(c, nw);
+		hs_ogen_free_unpublished(nw);
 		return rcu_dereference(o->ogen);
 	}
 	HS_COUNTER_INC(c->n.resets);
@@ -533,8 +697,6 @@ hs_entry_new(struct hs_table_ctx *c, uint64_t version, uint8_t flags,
 		HS_COUNTER_INC(c->n.nomem);
 		return NULL;
 	}
-	cds_lfht_node_init(&e->lfht);
-	e->retire_next = NULL;
 	e->version = version;
 	e->value_len = value_len;
 	e->key_len = key_len;
@@ -542,6 +704,8 @@ hs_entry_new(struct hs_table_ctx *c, uint64_t version, uint8_t flags,
 	e->superseded = 0;
 	e->born_ns = (flags & HS_ENT_TOMBSTONE) ?
 		     c->t->p.clock(c->t->p.clock_arg) : 0;
+	/* key and value may run into the next line */
+	__builtin_prefetch((const uint8_t *)e + HS_CACHE_LINE, 1, 3);
 	memcpy(e->data, key, key_len);
 	if (value_len != 0)
 		memcpy(e->data + key_len, value, value_len);
@@ -550,99 +714,126 @@ hs_entry_new(struct hs_table_ctx *c, uint64_t version, uint8_t flags,
 
 /*
  * Install (key, version) in og unless the key already holds that version or
- * a newer one.  Returns 1 installed, 0 not newer, -ENOSPC key limit,
- * -ENOMEM.  Whatever the key holds when we return is in the change log: a
- * caller about to advance the watermark relies on it.  The caller has
- * already raised og->max_seen to at least version: a delta builder trusts
- * the log window only up to max_seen, so it must never lag an entry.
+ * a newer one.  hash is hs_hash_key(key).  Returns 1 installed, 0 not newer,
+ * -ENOSPC key limit, -ENOMEM.  Whatever the key holds when we return is in
+ * the change log: a caller about to advance the watermark relies on it.  The
+ * caller has already raised og->max_seen to at least version: a delta
+ * builder trusts the log window only up to max_seen, so it must never lag
+ * an entry.
  */
 static int
-hs_apply(struct hs_table_ctx *c, struct hs_ogen *og, uint64_t version,
-	 uint8_t flags, const uint8_t *key, uint8_t key_len,
+hs_apply(struct hs_table_ctx *c, struct hs_ogen *og, uint64_t hash,
+	 uint64_t version, uint8_t flags, const uint8_t *key, uint8_t key_len,
 	 const uint8_t *value, uint16_t value_len)
 {
 	struct hs_table *t = c->t;
-	struct cds_lfht *keys = hs_keys_get(c, og);
-	struct hs_key k = { key, key_len };
-	unsigned long hash = hs_hash_key(key, key_len);
-	struct hs_entry *nw = NULL;
-	struct cds_lfht_iter it;
+	struct hs_entry *nw = NULL, *cur;
+	struct hs_kindex *ki;
+	bool counted = false;	/* n_keys taken for an insert */
+	uint32_t i, n;
+	uint64_t v;
 
-	if (hs_unlikely(keys == NULL)) {
-		HS_COUNTER_INC(c->n.nomem);
-		return -ENOMEM;
-	}
-	for (;;) {
-		struct cds_lfht_node *node;
-		struct hs_entry *cur;
-
-		cds_lfht_lookup(keys, hash, hs_key_match, &k, &it);
-		node = cds_lfht_iter_get_node(&it);
-		if (node != NULL) {
-			cur = caa_container_of(node, struct hs_entry, lfht);
-			if (cur->version >= version) {
-				/* Someone may have installed it and not yet
-				 * logged it: help, before our caller
-				 * advances the watermark. */
-				hs_log_publish(t, og, cur);
-				if (nw != NULL)
-					hs_pool_free(nw);
-				HS_COUNTER_INC(c->n.skipped_dup);
-				return 0;
-			}
-			if (nw == NULL) {
-				nw = hs_entry_new(c, version, flags, key,
-						  key_len, value, value_len);
-				if (nw == NULL)
-					return -ENOMEM;
-			}
-			if (cds_lfht_replace(keys, &it, hash, hs_key_match, &k,
-					     &nw->lfht) != 0)
-				continue;	/* cur went away: look again */
-			hs_log_unpublish(og, cur);
-			if (cur->flags & HS_ENT_TOMBSTONE)
-				__atomic_sub_fetch(&og->n_tombstones, 1,
-						   __ATOMIC_RELAXED);
-			hs_retire(c, cur);
-			break;
+again:
+	ki = hs_ki_get(c, og);
+	if (hs_unlikely(ki == NULL))
+		goto nomem;
+	i = (uint32_t)hash & ki->mask;
+	for (n = 0; n <= ki->mask;) {
+		v = __atomic_load_n(&ki->slot[i], __ATOMIC_ACQUIRE);
+		if (hs_unlikely(v & HS_KI_FROZEN)) {
+			if (hs_ki_grow(c, og, ki) == NULL)
+				goto nomem;
+			goto again;
+		}
+		if (v == 0)
+			goto insert;
+		if (!hs_ki_live(v) || !hs_ki_tag_eq(v, hash) ||
+		    !hs_ki_key_eq(hs_ki_entry(v), key, key_len)) {
+			n++;
+			i = (i + 1) & ki->mask;
+			continue;
+		}
+		cur = hs_ki_entry(v);
+		if (cur->version >= version) {
+			/* Someone may have installed it and not yet logged
+			 * it: help, before our caller advances W. */
+			hs_log_publish(t, og, cur);
+			goto not_newer;
 		}
 		if (nw == NULL) {
-			if (__atomic_add_fetch(&og->n_keys, 1,
-					       __ATOMIC_RELAXED) >
-			    t->p.max_keys_per_node) {
-				__atomic_sub_fetch(&og->n_keys, 1,
-						   __ATOMIC_RELAXED);
-				HS_COUNTER_INC(c->n.lim_keys);
-				return -ENOSPC;
-			}
 			nw = hs_entry_new(c, version, flags, key, key_len,
 					  value, value_len);
-			if (nw == NULL) {
-				__atomic_sub_fetch(&og->n_keys, 1,
-						   __ATOMIC_RELAXED);
-				return -ENOMEM;
-			}
-		} else if (__atomic_add_fetch(&og->n_keys, 1,
-					      __ATOMIC_RELAXED) >
-			   t->p.max_keys_per_node) {
-			/* We allocated for a replace, the key vanished (GC)
-			 * and the owner is now full. */
+			if (nw == NULL)
+				goto nomem;
+		}
+		if (!__atomic_compare_exchange_n(&ki->slot[i], &v,
+						 hs_ki_make(nw, hash), 0,
+						 __ATOMIC_ACQ_REL,
+						 __ATOMIC_ACQUIRE))
+			continue;	/* replaced or frozen: read it again */
+		if (counted)
 			__atomic_sub_fetch(&og->n_keys, 1, __ATOMIC_RELAXED);
-			hs_pool_free(nw);
+		hs_log_unpublish(og, cur);
+		if (cur->flags & HS_ENT_TOMBSTONE)
+			__atomic_sub_fetch(&og->n_tombstones, 1,
+					   __ATOMIC_RELAXED);
+		hs_retire(c, cur);
+		goto installed;
+	}
+	/* Every slot probed and none empty: only collected slots are left. */
+	if (hs_ki_grow(c, og, ki) == NULL)
+		goto nomem;
+	goto again;
+
+insert:
+	if (!counted) {
+		if (__atomic_add_fetch(&og->n_keys, 1, __ATOMIC_RELAXED) >
+		    t->p.max_keys_per_node) {
+			__atomic_sub_fetch(&og->n_keys, 1, __ATOMIC_RELAXED);
 			HS_COUNTER_INC(c->n.lim_keys);
+			if (nw != NULL)
+				hs_pool_free(nw);
 			return -ENOSPC;
 		}
-		node = cds_lfht_add_unique(keys, hash, hs_key_match, &k,
-					   &nw->lfht);
-		if (node == &nw->lfht)
-			break;
-		/* Lost an insert race: compare with the winner. */
-		__atomic_sub_fetch(&og->n_keys, 1, __ATOMIC_RELAXED);
+		counted = true;
 	}
+	/* Keep the load at or below 1/2 so that probes stay short. */
+	if (__atomic_load_n(&ki->used, __ATOMIC_RELAXED) >= (ki->mask + 1) / 2) {
+		if (hs_ki_grow(c, og, ki) == NULL)
+			goto nomem;
+		goto again;
+	}
+	if (nw == NULL) {
+		nw = hs_entry_new(c, version, flags, key, key_len, value,
+				  value_len);
+		if (nw == NULL)
+			goto nomem;
+	}
+	if (!__atomic_compare_exchange_n(&ki->slot[i], &v, hs_ki_make(nw, hash),
+					 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
+		goto again;	/* lost the slot: look at who won it */
+	__atomic_add_fetch(&ki->used, 1, __ATOMIC_RELAXED);
+
+installed:
 	if (flags & HS_ENT_TOMBSTONE)
 		__atomic_add_fetch(&og->n_tombstones, 1, __ATOMIC_RELAXED);
 	hs_log_publish(t, og, nw);
 	return 1;
+
+not_newer:
+	if (counted)
+		__atomic_sub_fetch(&og->n_keys, 1, __ATOMIC_RELAXED);
+	if (nw != NULL)
+		hs_pool_free(nw);
+	HS_COUNTER_INC(c->n.skipped_dup);
+	return 0;
+
+nomem:
+	if (counted)
+		__atomic_sub_fetch(&og->n_keys, 1, __ATOMIC_RELAXED);
+	if (nw != NULL)
+		hs_pool_free(nw);
+	return -ENOMEM;
 }
 
 /* ---- merge ---- */
@@ -700,32 +891,72 @@ hs_table_merge_group(struct hs_table_ctx *c, const struct hs_wire_group *g)
 		if (top > w)
 			hs_atomic_max_u64(&og->max_seen, top);
 	}
+	/*
+	 * Batches of up to HS_MERGE_BATCH entries in three passes: hash each
+	 * key and prefetch its home slot and its change-log slot; read the
+	 * slots and prefetch the entries they point at; then apply in order.
+	 * The cache misses of a batch overlap instead of following each other.
+	 */
 	hs_wire_entries_init(&it, g);
-	while (hs_wire_entry_next(&it, &e)) {
-		int r;
+	for (;;) {
+		struct hs_merge_item *b = c->batch;
+		const struct hs_kindex *ki;
+		struct hs_entry **log;
+		unsigned n = 0, i;
 
-		if (e.version <= w) {
-			HS_COUNTER_INC(c->n.skipped_known);
-			continue;
+		while (n < HS_MERGE_BATCH && hs_wire_entry_next(&it, &e)) {
+			if (e.version <= w) {
+				HS_COUNTER_INC(c->n.skipped_known);
+				continue;
+			}
+			if (low_floor && e.version <= floor) {
+				HS_COUNTER_INC(c->n.skipped_floor);
+				continue;
+			}
+			if (hs_unlikely(e.key_len > t->p.max_key_bytes)) {
+				HS_COUNTER_INC(c->n.lim_key_bytes);
+				continue;
+			}
+			if (hs_unlikely(e.value_len > t->p.max_value_bytes)) {
+				HS_COUNTER_INC(c->n.lim_value_bytes);
+				continue;
+			}
+			b[n].e = e;
+			b[n].hash = hs_hash_key(e.key, e.key_len);
+			n++;
 		}
-		if (low_floor && e.version <= floor) {
-			HS_COUNTER_INC(c->n.skipped_floor);
-			continue;
+		if (n == 0)
+			break;
+		ki = __atomic_load_n(&og->kidx, __ATOMIC_ACQUIRE);
+		log = __atomic_load_n(&og->log, __ATOMIC_ACQUIRE);
+		if (ki != NULL) {
+			for (i = 0; i < n; i++)
+				__builtin_prefetch(&ki->slot[b[i].hash &
+							     ki->mask]);
+			for (i = 0; i < n; i++) {
+				uint64_t v = __atomic_load_n(
+					&ki->slot[b[i].hash & ki->mask],
+					__ATOMIC_RELAXED);
+
+				if (hs_ki_live(v))
+					__builtin_prefetch(hs_ki_entry(v));
+			}
 		}
-		if (hs_unlikely(e.key_len > t->p.max_key_bytes)) {
-			HS_COUNTER_INC(c->n.lim_key_bytes);
-			continue;
+		if (log != NULL)
+			for (i = 0; i < n; i++)
+				__builtin_prefetch(&log[b[i].e.version &
+							og->log_mask], 1);
+		for (i = 0; i < n; i++) {
+			int r = hs_apply(c, og, b[i].hash, b[i].e.version,
+					 b[i].e.flags & HS_ENT_TOMBSTONE,
+					 b[i].e.key, b[i].e.key_len,
+					 b[i].e.value, b[i].e.value_len);
+
+			if (r > 0)
+				applied++;
+			else if (r < 0)
+				contiguous = false;	/* keep W: retry later */
 		}
-		if (hs_unlikely(e.value_len > t->p.max_value_bytes)) {
-			HS_COUNTER_INC(c->n.lim_value_bytes);
-			continue;
-		}
-		r = hs_apply(c, og, e.version, e.flags & HS_ENT_TOMBSTONE,
-			     e.key, e.key_len, e.value, e.value_len);
-		if (r > 0)
-			applied++;
-		else if (r < 0)
-			contiguous = false;	/* keep W: retry later */
 	}
 	if (contiguous)
 		hs_atomic_max_u64(&og->watermark, g->to_version);
@@ -846,8 +1077,8 @@ hs_local_write(struct hs_table_ctx *c, uint8_t flags, const void *key,
 	int r;
 
 	hs_atomic_max_u64(&og->max_seen, v);
-	r = hs_apply(c, og, v, flags, key, (uint8_t)key_len, value,
-		     (uint16_t)value_len);
+	r = hs_apply(c, og, hs_hash_key(key, key_len), v, flags, key,
+		     (uint8_t)key_len, value, (uint16_t)value_len);
 	if (r < 0)
 		return r;
 	/* Single local writer: nobody else moves our own watermark. */
@@ -927,26 +1158,22 @@ hs_table_get(struct hs_table_ctx *c, uint64_t owner, const void *key,
 	     size_t key_len, struct hs_table_kv *kv)
 {
 	struct hs_owner *o = hs_owner_find(c->t, owner);
-	struct hs_key k = { key, key_len };
-	struct cds_lfht_iter it;
-	struct cds_lfht_node *node;
-	struct cds_lfht *keys;
+	const struct hs_kindex *ki;
 	struct hs_ogen *og;
+	uint64_t v;
 
 	if (o == NULL || key_len == 0 || key_len > HS_WIRE_KEY_MAX)
 		return -ENOENT;
 	og = rcu_dereference(o->ogen);
 	if (og == NULL)
 		return -ENOENT;
-	keys = __atomic_load_n(&og->keys, __ATOMIC_ACQUIRE);
-	if (keys == NULL)
+	ki = __atomic_load_n(&og->kidx, __ATOMIC_ACQUIRE);
+	if (ki == NULL)
 		return -ENOENT;
-	cds_lfht_lookup(keys, hs_hash_key(key, key_len), hs_key_match, &k, &it);
-	node = cds_lfht_iter_get_node(&it);
-	if (node == NULL)
+	v = hs_ki_lookup(ki, hs_hash_key(key, key_len), key, key_len);
+	if (v == 0)
 		return -ENOENT;
-	hs_kv_fill(kv, owner, og,
-		   caa_container_of(node, struct hs_entry, lfht));
+	hs_kv_fill(kv, owner, og, hs_ki_entry(v));
 	return 0;
 }
 
@@ -985,22 +1212,23 @@ hs_table_node_get(struct hs_table_ctx *c, uint64_t owner,
 static int
 hs_foreach_owner(struct hs_owner *o, hs_table_kv_cb cb, void *arg)
 {
-	struct cds_lfht_node *hn;
 	struct hs_ogen *og = rcu_dereference(o->ogen);
-	struct cds_lfht *keys;
-	struct cds_lfht_iter it;
-	struct hs_entry *e;
+	const struct hs_kindex *ki;
 	struct hs_table_kv kv;
+	uint32_t i;
 	int r;
 
 	if (og == NULL)
 		return 0;
-	keys = __atomic_load_n(&og->keys, __ATOMIC_ACQUIRE);
-	if (keys == NULL)
+	ki = __atomic_load_n(&og->kidx, __ATOMIC_ACQUIRE);
+	if (ki == NULL)
 		return 0;
-	cds_lfht_for_each(keys, &it, hn) {
-		e = caa_container_of(hn, struct hs_entry, lfht);
-		hs_kv_fill(&kv, o->id, og, e);
+	for (i = 0; i <= ki->mask; i++) {
+		uint64_t v = __atomic_load_n(&ki->slot[i], __ATOMIC_ACQUIRE);
+
+		if (!hs_ki_live(v))
+			continue;
+		hs_kv_fill(&kv, o->id, og, hs_ki_entry(v));
 		r = cb(&kv, arg);
 		if (r != 0)
 			return r;
@@ -1142,7 +1370,6 @@ static int
 hs_delta_owner(struct hs_table_ctx *c, uint64_t owner, struct hs_ogen *og,
 	       uint64_t from, bool reset, struct hs_wire_builder *b)
 {
-	struct cds_lfht_node *hn;
 	uint64_t w = __atomic_load_n(&og->watermark, __ATOMIC_ACQUIRE);
 	uint64_t hi = __atomic_load_n(&og->max_seen, __ATOMIC_ACQUIRE);
 	uint64_t floor = __atomic_load_n(&og->floor, __ATOMIC_ACQUIRE);
@@ -1178,20 +1405,20 @@ hs_delta_owner(struct hs_table_ctx *c, uint64_t owner, struct hs_ogen *og,
 		/* Far behind (or no log): scan this owner's keys.  Bounded
 		 * by max_keys_per_node, and only for a peer that missed more
 		 * than log_slots versions. */
-		struct cds_lfht *keys = __atomic_load_n(&og->keys,
-							__ATOMIC_ACQUIRE);
-		struct cds_lfht_iter it;
-		struct hs_entry *e;
+		const struct hs_kindex *ki = __atomic_load_n(&og->kidx,
+							     __ATOMIC_ACQUIRE);
 		unsigned k = 0, i;
+		uint32_t s;
 
 		HS_COUNTER_INC(c->n.log_fallbacks);
-		if (keys != NULL) {
-			cds_lfht_for_each(keys, &it, hn) {
-				e = caa_container_of(hn, struct hs_entry, lfht);
-				if (e->version > from && e->version <= w &&
-				    k < c->scratch_cap)
-					c->scratch[k++] = e;
-			}
+		for (s = 0; ki != NULL && s <= ki->mask; s++) {
+			uint64_t sv = __atomic_load_n(&ki->slot[s],
+						      __ATOMIC_ACQUIRE);
+			struct hs_entry *e = hs_ki_entry(sv);
+
+			if (hs_ki_live(sv) && e->version > from &&
+			    e->version <= w && k < c->scratch_cap)
+				c->scratch[k++] = e;
 		}
 		qsort(c->scratch, k, sizeof(*c->scratch), hs_cmp_version);
 		for (i = 0; i < k; i++) {
@@ -1285,20 +1512,27 @@ hs_table_build_deltas(struct hs_table_ctx *c,
 static unsigned
 hs_gc_tombstones(struct hs_table_ctx *c, struct hs_ogen *og, uint64_t now)
 {
-	struct cds_lfht_node *hn;
-	struct cds_lfht *keys = __atomic_load_n(&og->keys, __ATOMIC_ACQUIRE);
 	uint64_t w = __atomic_load_n(&og->watermark, __ATOMIC_ACQUIRE);
 	uint64_t ttl = c->t->p.tombstone_ttl_ns;
-	struct cds_lfht_iter it;
-	struct hs_entry *e;
+	struct hs_kindex *ki;
 	unsigned n = 0;
+	uint32_t i;
 
-	if (keys == NULL ||
-	    __atomic_load_n(&og->n_tombstones, __ATOMIC_RELAXED) == 0)
+	if (__atomic_load_n(&og->n_tombstones, __ATOMIC_RELAXED) == 0)
 		return 0;
-	cds_lfht_for_each(keys, &it, hn) {
-		e = caa_container_of(hn, struct hs_entry, lfht);
-		if (!(e->flags & HS_ENT_TOMBSTONE) || now - e->born_ns < ttl)
+again:
+	ki = __atomic_load_n(&og->kidx, __ATOMIC_ACQUIRE);
+	for (i = 0; ki != NULL && i <= ki->mask; i++) {
+		uint64_t v = __atomic_load_n(&ki->slot[i], __ATOMIC_ACQUIRE);
+		struct hs_entry *e = hs_ki_entry(v);
+
+		if (v & HS_KI_FROZEN) {
+			if (hs_ki_grow(c, og, ki) == NULL)
+				return n;
+			goto again;
+		}
+		if (!hs_ki_live(v) || !(e->flags & HS_ENT_TOMBSTONE) ||
+		    now - e->born_ns < ttl)
 			continue;
 		/* Above W a stale value between W and the tombstone could
 		 * still arrive and would no longer be refused. */
@@ -1307,8 +1541,11 @@ hs_gc_tombstones(struct hs_table_ctx *c, struct hs_ogen *og, uint64_t now)
 		/* Raise the floor first: from now on, a peer that has not
 		 * reached this version gets a reset, not a gap. */
 		hs_atomic_max_u64(&og->floor, e->version);
-		if (cds_lfht_del(keys, &e->lfht) != 0)
-			continue;	/* replaced under us: not ours */
+		if (!__atomic_compare_exchange_n(&ki->slot[i], &v, HS_KI_DELETED,
+						 0, __ATOMIC_ACQ_REL,
+						 __ATOMIC_ACQUIRE)) {
+			goto again;	/* replaced or frozen under us */
+		}
 		hs_log_unpublish(og, e);
 		__atomic_sub_fetch(&og->n_keys, 1, __ATOMIC_RELAXED);
 		__atomic_sub_fetch(&og->n_tombstones, 1, __ATOMIC_RELAXED);
@@ -1386,6 +1623,7 @@ hs_table_stats(struct hs_table *t, struct hs_table_stats *s)
 			HS_COUNTER_READ(n->tombstones_collected);
 		s->retired += HS_COUNTER_READ(n->retired);
 		s->log_fallbacks += HS_COUNTER_READ(n->log_fallbacks);
+		s->index_grows += HS_COUNTER_READ(n->index_grows);
 	}
 	s->owners = __atomic_load_n(&t->n_owners, __ATOMIC_RELAXED);
 	cds_lfht_for_each(t->owners, &it, hn) {
@@ -1571,14 +1809,8 @@ hs_table_destroy(struct hs_table *t)
 		free(o->rec);
 		free(o);
 	}
-	for (i = 0; i < t->p.n_ctx; i++) {
-		if (t->ctx[i].spare_keys != NULL) {
-			urcu_qsbr_thread_offline();
-			cds_lfht_destroy(t->ctx[i].spare_keys, NULL);
-			urcu_qsbr_thread_online();
-		}
+	for (i = 0; i < t->p.n_ctx; i++)
 		free(t->ctx[i].scratch);
-	}
 	urcu_qsbr_thread_offline();
 	cds_lfht_destroy(t->owners, NULL);
 	urcu_qsbr_call_rcu_data_free(t->crdp);

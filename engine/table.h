@@ -77,6 +77,7 @@ struct hs_table_stats {
 	uint64_t tombstones_collected;
 	uint64_t retired;
 	uint64_t log_fallbacks;		/* delta builds that scanned keys */
+	uint64_t index_grows;		/* key indexes grown or compacted */
 };
 
 /* A read view of one entry (immutable while the caller stays online). */

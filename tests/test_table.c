@@ -27,8 +27,8 @@
 #include "engine/table.h"
 #include "engine/wire.h"
 
-#define MAX_WRITES	512
-#define MAX_KEYS	64
+#define MAX_WRITES	1024
+#define MAX_KEYS	1024
 #define FRAME		HS_WIRE_FRAME_DEFAULT
 
 static uint64_t test_seed;
@@ -90,7 +90,7 @@ model_gen(struct model *m, uint64_t id, uint64_t gen, unsigned n_writes,
 static void
 key_name(char *buf, unsigned k)
 {
-	snprintf(buf, 8, "k%03u", k);
+	snprintf(buf, 8, "k%04u", k);
 }
 
 static unsigned
@@ -163,14 +163,17 @@ frame_delta(struct frame *f, const struct model *m, uint64_t from,
 			vl = value_of(val, m->id, m->gen, w->version);
 		r = hs_wire_put_entry(&b, w->version,
 				      w->tomb ? HS_WIRE_EF_TOMBSTONE : 0, key,
-				      4, val, (uint16_t)vl);
+				      5, val, (uint16_t)vl);
 		if (r == -EMSGSIZE) {
 			reach = w->version - 1;
 			break;
 		}
 		assert_int_equal(r, 0);
 	}
-	assert_int_equal(hs_wire_group_end(&b, reach), 0);
+	if (reach <= from && !(gflags & HS_WIRE_GF_RESET))
+		hs_wire_group_cancel(&b);	/* not even one entry fitted */
+	else
+		assert_int_equal(hs_wire_group_end(&b, reach), 0);
 	assert_int_equal(hs_wire_section_end(&b), 0);
 	r = hs_wire_build_end(&b);
 	assert_true(r > 0);
@@ -561,12 +564,12 @@ test_tombstone_gc_no_resurrection(void **state)
 	fake_now = 5000;
 	frame_delta(&fr, &m, 0, 3, 0, 0);
 	apply_frame(f.c, &fr);
-	assert_int_equal(hs_table_get(f.c, 42, "k000", 4, &kv), 0);
+	assert_int_equal(hs_table_get(f.c, 42, "k0000", 5, &kv), 0);
 	assert_true(kv.tombstone);
 	assert_int_equal(hs_table_gc(f.c), 0);	/* too young */
 	fake_now = 7000;
 	assert_int_equal(hs_table_gc(f.c), 1);
-	assert_int_equal(hs_table_get(f.c, 42, "k000", 4, &kv), -ENOENT);
+	assert_int_equal(hs_table_get(f.c, 42, "k0000", 5, &kv), -ENOENT);
 	assert_int_equal(hs_table_digest(f.c, 42, &d), 0);
 	assert_int_equal(d.floor, 3);
 	/* stale deltas that still carry k000 = v1, contiguous and not */
@@ -574,8 +577,8 @@ test_tombstone_gc_no_resurrection(void **state)
 	assert_int_equal(apply_frame(f.c, &fr), 0);
 	frame_delta(&fr, &m, 0, 2, 0, 0);
 	assert_int_equal(apply_frame(f.c, &fr), 0);
-	assert_int_equal(hs_table_get(f.c, 42, "k000", 4, &kv), -ENOENT);
-	assert_int_equal(hs_table_get(f.c, 42, "k001", 4, &kv), 0);
+	assert_int_equal(hs_table_get(f.c, 42, "k0000", 5, &kv), -ENOENT);
+	assert_int_equal(hs_table_get(f.c, 42, "k0001", 5, &kv), 0);
 	hs_table_stats(f.t, &st);
 	assert_int_equal(st.tombstones_collected, 1);
 	assert_int_equal(st.keys, 1);
@@ -609,7 +612,7 @@ test_gc_keeps_tombstone_above_watermark(void **state)
 	m.n = 2;
 	frame_delta(&fr, &m, 0, 2, 0, 0);
 	apply_frame(f.c, &fr);
-	assert_int_equal(hs_table_get(f.c, 42, "k000", 4, &kv), 0);
+	assert_int_equal(hs_table_get(f.c, 42, "k0000", 5, &kv), 0);
 	assert_true(kv.tombstone);
 	assert_int_equal(hs_table_digest(f.c, 42, &d), 0);
 	assert_int_equal(d.max_version, 2);
@@ -618,7 +621,7 @@ test_gc_keeps_tombstone_above_watermark(void **state)
 	frame_delta(&fr, &m, 2, 3, 0, 0);
 	apply_frame(f.c, &fr);
 	assert_int_equal(hs_table_gc(f.c), 1);
-	assert_int_equal(hs_table_get(f.c, 42, "k000", 4, &kv), -ENOENT);
+	assert_int_equal(hs_table_get(f.c, 42, "k0000", 5, &kv), -ENOENT);
 	table_free(&f);
 }
 
@@ -662,9 +665,9 @@ test_reset_below_floor(void **state)
 	assert_true(r > 0);
 	fr.len = (size_t)r;
 	apply_frame(lag.c, &fr);
-	assert_int_equal(hs_table_get(lag.c, 42, "k000", 4, &kv), -ENOENT);
-	assert_int_equal(hs_table_get(lag.c, 42, "k001", 4, &kv), 0);
-	assert_int_equal(hs_table_get(lag.c, 42, "k002", 4, &kv), 0);
+	assert_int_equal(hs_table_get(lag.c, 42, "k0000", 5, &kv), -ENOENT);
+	assert_int_equal(hs_table_get(lag.c, 42, "k0001", 5, &kv), 0);
+	assert_int_equal(hs_table_get(lag.c, 42, "k0002", 5, &kv), 0);
 	assert_int_equal(hs_table_digest(lag.c, 42, &d), 0);
 	assert_int_equal(d.max_version, 4);
 	assert_int_equal(d.floor, 3);
@@ -675,7 +678,7 @@ test_reset_below_floor(void **state)
 	 * nothing and as a full range: refused. */
 	frame_delta(&fr, &m, 0, 1, 0, 0);
 	apply_frame(lag.c, &fr);
-	assert_int_equal(hs_table_get(lag.c, 42, "k000", 4, &kv), -ENOENT);
+	assert_int_equal(hs_table_get(lag.c, 42, "k0000", 5, &kv), -ENOENT);
 	table_free(&a);
 	table_free(&lag);
 }
@@ -709,9 +712,9 @@ test_low_floor_sender_refused(void **state)
 	m.w[2] = (struct mwrite){ 5, 2, false };
 	frame_delta(&fr, &m, 2, 5, 0, 0);
 	apply_frame(f.c, &fr);
-	assert_int_equal(hs_table_get(f.c, 42, "k000", 4, &kv), 0);
+	assert_int_equal(hs_table_get(f.c, 42, "k0000", 5, &kv), 0);
 	assert_int_equal(kv.version, 1);	/* not the ghost @3 */
-	assert_int_equal(hs_table_get(f.c, 42, "k002", 4, &kv), 0);
+	assert_int_equal(hs_table_get(f.c, 42, "k0002", 5, &kv), 0);
 	assert_int_equal(hs_table_digest(f.c, 42, &d), 0);
 	assert_int_equal(d.max_version, 2);
 	hs_table_stats(f.t, &st);
@@ -946,7 +949,7 @@ reader_main(void *arg)
 		char key[8];
 
 		key_name(key, k);
-		if (hs_table_get(c, th->sh->ms[o].id, key, 4, &kv) == 0) {
+		if (hs_table_get(c, th->sh->ms[o].id, key, 5, &kv) == 0) {
 			/* a reader never sees a key go back in time, and
 			 * every value matches its version */
 			if (kv.version < last[o][k])
@@ -980,12 +983,14 @@ test_concurrent_writers_readers(void **state)
 	(void)state;
 	memset(&sh, 0, sizeof(sh));
 	for (o = 0; o < CW_OWNERS; o++)
-		model_gen(&sh.ms[o], 200 + o, 1, MAX_WRITES, MAX_KEYS, &seed);
+		/* 1024 writes over 600 keys: mostly inserts, so the key
+		 * index grows several times while the writers race */
+		model_gen(&sh.ms[o], 200 + o, 1, MAX_WRITES, 600, &seed);
 	/* overlapping ranges, gaps included, on overlapping keys */
 	for (i = 0; i < CW_FRAMES; i++) {
 		const struct model *m = &sh.ms[i % CW_OWNERS];
 		uint64_t a = (i / CW_OWNERS) * m->n / (CW_FRAMES / CW_OWNERS);
-		uint64_t span = 1 + rnd(&seed) % 40;
+		uint64_t span = 1 + rnd(&seed) % 60;
 
 		frame_delta(&sh.frames[i], m, a, a + span > m->n ? m->n :
 			    a + span, 0, 0);
@@ -1056,6 +1061,140 @@ test_concurrent_writers_readers(void **state)
 	hs_table_destroy(sh.t);
 }
 
+/* Two threads insert disjoint keys into fresh owners at the same time, so
+ * every owner's key index grows several times under racing inserts: no
+ * insert may be lost to a growth. */
+enum { GR_OWNERS = 40, GR_KEYS = 1024, GR_PER_FRAME = 16 };
+
+struct gshared {
+	struct hs_table *t;
+	struct frame *frames[2];
+	unsigned n_frames[2];
+	unsigned bad;
+};
+
+struct gthread {
+	struct gshared *sh;
+	unsigned idx;
+};
+
+static void *
+grow_main(void *arg)
+{
+	struct gthread *th = arg;
+	struct hs_table_ctx *c;
+	unsigned i;
+
+	urcu_qsbr_register_thread();
+	if (hs_table_ctx_attach(th->sh->t, th->idx, &c) != 0) {
+		__atomic_add_fetch(&th->sh->bad, 1, __ATOMIC_RELAXED);
+		urcu_qsbr_unregister_thread();
+		return NULL;
+	}
+	for (i = 0; i < th->sh->n_frames[th->idx]; i++) {
+		const struct frame *f = &th->sh->frames[th->idx][i];
+		struct hs_wire_msg m;
+
+		if (hs_wire_decode(f->buf, f->len, &m) != 0 ||
+		    hs_table_merge_msg(c, &m) != GR_PER_FRAME)
+			__atomic_add_fetch(&th->sh->bad, 1, __ATOMIC_RELAXED);
+		if (i % 8 == 0) {
+			hs_table_ctx_flush(c);
+			urcu_qsbr_quiescent_state();
+		}
+	}
+	hs_table_ctx_detach(c);
+	urcu_qsbr_unregister_thread();
+	return NULL;
+}
+
+static void
+test_concurrent_growth(void **state)
+{
+	static struct gshared sh;
+	struct hs_table_params p = { .n_ctx = 3, .self_id = 1,
+				     .self_generation = 1,
+				     .max_members = GR_OWNERS + 1 };
+	struct hs_table_stats st;
+	struct gthread th[2];
+	pthread_t tid[2];
+	struct hs_table_ctx *c;
+	unsigned o, k, side;
+
+	(void)state;
+	memset(&sh, 0, sizeof(sh));
+	/* Owner o's version v writes key v-3: thread 0 takes the odd
+	 * versions, thread 1 the even ones, interleaved owner by owner.
+	 * Every group has a gap below it (from >= 2, W stays 0), since
+	 * neither thread's groups hold the other's versions. */
+	for (side = 0; side < 2; side++) {
+		sh.frames[side] = calloc(GR_OWNERS * GR_KEYS / GR_PER_FRAME,
+					 sizeof(struct frame));
+		assert_non_null(sh.frames[side]);
+	}
+	for (k = 0; k < GR_KEYS / 2; k += GR_PER_FRAME) {
+		for (o = 0; o < GR_OWNERS; o++) {
+			for (side = 0; side < 2; side++) {
+				struct frame *f =
+					&sh.frames[side][sh.n_frames[side]++];
+				struct hs_wire_builder b;
+				struct hs_wire_hdr h;
+				uint64_t first = 2 * k + side + 3, v = first;
+				unsigned j;
+				int r;
+
+				hdr_init(&h, HS_WIRE_ACK2);
+				assert_int_equal(hs_wire_build_begin(&b, f->buf,
+					sizeof(f->buf), &h), 0);
+				assert_int_equal(hs_wire_section_begin(&b,
+					HS_WIRE_SEC_DELTAS), 0);
+				assert_int_equal(hs_wire_group_begin(&b,
+					500 + o, 1, first - 1, 0, 0), 0);
+				for (j = 0; j < GR_PER_FRAME; j++, v += 2) {
+					char key[8];
+
+					key_name(key, (unsigned)v - 3);
+					assert_int_equal(hs_wire_put_entry(&b,
+						v, 0, key, 5, "x", 1), 0);
+				}
+				assert_int_equal(hs_wire_group_end(&b, v - 2), 0);
+				assert_int_equal(hs_wire_section_end(&b), 0);
+				r = hs_wire_build_end(&b);
+				assert_true(r > 0);
+				f->len = (size_t)r;
+			}
+		}
+	}
+	assert_int_equal(hs_table_create(&p, &sh.t), 0);
+	for (side = 0; side < 2; side++) {
+		th[side] = (struct gthread){ &sh, side };
+		assert_int_equal(pthread_create(&tid[side], NULL, grow_main,
+						&th[side]), 0);
+	}
+	for (side = 0; side < 2; side++)
+		pthread_join(tid[side], NULL);
+	assert_int_equal(sh.bad, 0);
+	assert_int_equal(hs_table_ctx_attach(sh.t, 2, &c), 0);
+	for (o = 0; o < GR_OWNERS; o++) {
+		for (k = 0; k < GR_KEYS; k++) {
+			struct hs_table_kv kv;
+			char key[8];
+
+			key_name(key, k);
+			assert_int_equal(hs_table_get(c, 500 + o, key, 5, &kv),
+					 0);
+			assert_int_equal(kv.version, k + 3);
+		}
+	}
+	hs_table_stats(sh.t, &st);
+	assert_int_equal(st.keys, GR_OWNERS * GR_KEYS);
+	assert_true(st.index_grows >= GR_OWNERS * 4);	/* 16 -> 64 -> ... -> 4096 */
+	hs_table_ctx_detach(c);
+	hs_table_destroy(sh.t);
+	free(sh.frames[0]);
+	free(sh.frames[1]);
+}
+
 int
 main(void)
 {
@@ -1073,6 +1212,7 @@ main(void)
 		cmocka_unit_test(test_converge_log),
 		cmocka_unit_test(test_converge_scan),
 		cmocka_unit_test(test_concurrent_writers_readers),
+		cmocka_unit_test(test_concurrent_growth),
 	};
 	const char *s = getenv("HS_TEST_SEED");
 	int rc;
