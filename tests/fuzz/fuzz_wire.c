@@ -31,14 +31,8 @@
 
 #include "engine/wire.h"
 
-/*
- * The decoder is compiled into this file rather than linked from the engine
- * library: meson builds the library without -fsanitize=fuzzer, and libFuzzer
- * only gets coverage feedback from code compiled with it (without this, the
- * fuzzer is blind to every branch of hs_wire_decode).  These definitions
- * come first on the link line, so the library's wire.o is never pulled in.
- */
-#include "engine/wire.c"
+/* The engine library is built with -fsanitize=fuzzer-no-link when fuzzing
+ * (meson.build), so libFuzzer sees the decoder's branches through it. */
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
