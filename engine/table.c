@@ -10,22 +10,25 @@
  *   ogen with one compare-and-swap; the old one goes to a lock-free
  *   graveyard that the control thread reclaims after a grace period.
  * - An ogen holds the Scuttlebutt watermark W (every version <= W of this
- *   owner generation is known here), the tombstone-GC floor F, a cds_lfht of
- *   keys -> immutable struct hs_entry, and a change log: a ring of entry
- *   pointers indexed by version, valid for the newest log_slots versions.
- * - Merge of a delta group: one owner lookup, then for each entry: skip if
- *   version <= W (no key lookup: the common case in anti-entropy), else
- *   lookup the key and insert or replace by CAS if the version is higher.
- *   W advances (CAS-max, release) only after every entry of a gap-free group
- *   is in the table and in the change log, so a delta builder that reads W
- *   (acquire) finds every version <= W in the log.
+ *   owner generation is known here), the tombstone-GC floor F, a lock-free
+ *   open-addressing index of keys -> immutable struct hs_entry, and a
+ *   change log: a ring of entry pointers indexed by version, valid for the
+ *   newest log_slots versions.
+ * - Merge of a delta group: one owner lookup in the cds_lfht, then, per
+ *   batch of entries: skip those at or below W without a key lookup (the
+ *   common case in anti-entropy), hash and prefetch the rest, and install
+ *   each by CAS on its index slot if its version is higher.  W advances
+ *   (CAS-max, release) only after every entry of a gap-free group is in the
+ *   index and in the change log, so a delta builder that reads W (acquire)
+ *   finds every version <= W in the log.
  * - Replaced entries are retired in per-thread batches: one call_rcu per 64
  *   entries, on the call_rcu thread the control side created.
  *
  * Concurrency: every function runs on a QSBR-online registered thread with
  * its own struct hs_table_ctx; no locks.  Workers never block and never call
  * malloc except when a member or generation first appears (bounded by
- * max_members) and when the object pool carves a new slab.
+ * max_members), when a key index grows, and when the object pool carves a
+ * new slab.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -514,7 +517,9 @@ hs_ki_grow(struct hs_table_ctx *c, struct hs_ogen *og, struct hs_kindex *ki)
 		return NULL;
 	}
 	for (i = 0; i <= ki->mask; i++) {
-		uint64_t v = ki->slot[i] & ~HS_KI_FROZEN;
+		/* frozen: nobody can change it any more */
+		uint64_t v = __atomic_load_n(&ki->slot[i], __ATOMIC_RELAXED) &
+			     ~HS_KI_FROZEN;
 		uint32_t j;
 
 		if (!hs_ki_live(v))

@@ -8,7 +8,7 @@
  *               generation appears, so a restart supersedes all old state in
  *               one pointer exchange) and an immutable node record
  *   ogen     per-owner-generation: watermark (every version <= it is known),
- *               tombstone-GC floor, a cds_lfht of keys -> immutable entries,
+ *               tombstone-GC floor, a lock-free index of keys -> immutable entries,
  *               and a change log indexed by version for O(difference) deltas
  *
  * Merge rule: for (owner, key) the higher (generation, version) wins.  A
