@@ -103,27 +103,6 @@ struct hs_owner {
 	struct hs_noderec *rec;		/* rcu */
 };
 
-struct hs_ctx_counters {
-	uint64_t merged;
-	uint64_t local_writes;
-	uint64_t skipped_known;
-	uint64_t skipped_dup;
-	uint64_t skipped_floor;
-	uint64_t gen_superseded;
-	uint64_t stale_gen;
-	uint64_t resets;
-	uint64_t gaps;
-	uint64_t lim_members;
-	uint64_t lim_keys;
-	uint64_t lim_key_bytes;
-	uint64_t lim_value_bytes;
-	uint64_t nomem;
-	uint64_t tombstones_collected;
-	uint64_t retired;
-	uint64_t log_fallbacks;
-	uint64_t index_grows;
-};
-
 struct hs_delta_order {
 	struct hs_ogen *og;
 	uint64_t owner;
@@ -147,7 +126,7 @@ struct hs_table_ctx {
 	unsigned scratch_cap;
 	struct hs_delta_order order[HS_DELTA_MAX_OWNERS];
 	struct hs_merge_item batch[HS_MERGE_BATCH];
-	struct hs_ctx_counters n;
+	struct hs_table_stats n;	/* owners, keys: unused here */
 } HS_CACHE_ALIGNED;
 
 struct hs_table {
@@ -213,6 +192,23 @@ hs_kv_fill(struct hs_table_kv *kv, uint64_t owner, const struct hs_ogen *og,
 	kv->value = e->data + e->key_len;
 }
 
+/*
+ * Install obj in an empty *slot, for state created on first use.  Returns
+ * what *slot holds: obj, or what a racing thread installed first (then obj,
+ * never seen by anyone, is freed).
+ */
+static void *
+hs_publish_once(void **slot, void *obj)
+{
+	void *expect = NULL;
+
+	if (__atomic_compare_exchange_n(slot, &expect, obj, 0,
+					__ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
+		return obj;
+	free(obj);
+	return expect;
+}
+
 /* ---- retirement ---- */
 
 static void
@@ -271,19 +267,13 @@ static struct hs_entry **
 hs_log_get(struct hs_table *t, struct hs_ogen *og)
 {
 	struct hs_entry **log = __atomic_load_n(&og->log, __ATOMIC_ACQUIRE);
-	struct hs_entry **expect = NULL;
 
 	if (hs_likely(log != NULL))
 		return log;
 	log = calloc((size_t)t->p.log_slots, sizeof(*log));
 	if (log == NULL)
 		return NULL;
-	if (!__atomic_compare_exchange_n(&og->log, &expect, log, 0,
-					 __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
-		free(log);	/* never published */
-		return expect;
-	}
-	return log;
+	return hs_publish_once((void **)&og->log, log);
 }
 
 /*
@@ -469,7 +459,6 @@ static struct hs_kindex *
 hs_ki_get(struct hs_table_ctx *c, struct hs_ogen *og)
 {
 	struct hs_kindex *ki = __atomic_load_n(&og->kidx, __ATOMIC_ACQUIRE);
-	struct hs_kindex *expect = NULL;
 
 	if (hs_likely(ki != NULL))
 		return ki;
@@ -478,12 +467,7 @@ hs_ki_get(struct hs_table_ctx *c, struct hs_ogen *og)
 		HS_COUNTER_INC(c->n.nomem);
 		return NULL;
 	}
-	if (!__atomic_compare_exchange_n(&og->kidx, &expect, ki, 0,
-					 __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
-		free(ki);	/* never published */
-		return expect;
-	}
-	return ki;
+	return hs_publish_once((void **)&og->kidx, ki);
 }
 
 /*
@@ -1598,43 +1582,33 @@ hs_table_gc(struct hs_table_ctx *c)
 
 /* ---- stats ---- */
 
+_Static_assert(sizeof(struct hs_table_stats) % sizeof(uint64_t) == 0,
+	       "hs_table_stats is summed as an array of uint64_t");
+
 void
 hs_table_stats(struct hs_table *t, struct hs_table_stats *s)
 {
 	struct cds_lfht_node *hn;
 	struct cds_lfht_iter it;
 	struct hs_owner *o;
-	unsigned i;
+	uint64_t *sum = (uint64_t *)s;
+	unsigned i, k;
 
+	/* Every field is a uint64_t counter: sum them as an array. */
 	memset(s, 0, sizeof(*s));
 	for (i = 0; i < t->p.n_ctx; i++) {
-		const struct hs_ctx_counters *n = &t->ctx[i].n;
+		uint64_t *n = (uint64_t *)&t->ctx[i].n;
 
-		s->merged += HS_COUNTER_READ(n->merged);
-		s->local_writes += HS_COUNTER_READ(n->local_writes);
-		s->skipped_known += HS_COUNTER_READ(n->skipped_known);
-		s->skipped_dup += HS_COUNTER_READ(n->skipped_dup);
-		s->skipped_floor += HS_COUNTER_READ(n->skipped_floor);
-		s->gen_superseded += HS_COUNTER_READ(n->gen_superseded);
-		s->stale_gen += HS_COUNTER_READ(n->stale_gen);
-		s->resets += HS_COUNTER_READ(n->resets);
-		s->gaps += HS_COUNTER_READ(n->gaps);
-		s->lim_members += HS_COUNTER_READ(n->lim_members);
-		s->lim_keys += HS_COUNTER_READ(n->lim_keys);
-		s->lim_key_bytes += HS_COUNTER_READ(n->lim_key_bytes);
-		s->lim_value_bytes += HS_COUNTER_READ(n->lim_value_bytes);
-		s->nomem += HS_COUNTER_READ(n->nomem);
-		s->tombstones_collected +=
-			HS_COUNTER_READ(n->tombstones_collected);
-		s->retired += HS_COUNTER_READ(n->retired);
-		s->log_fallbacks += HS_COUNTER_READ(n->log_fallbacks);
-		s->index_grows += HS_COUNTER_READ(n->index_grows);
+		for (k = 0; k < sizeof(*s) / sizeof(uint64_t); k++)
+			sum[k] += HS_COUNTER_READ(n[k]);
 	}
 	s->owners = __atomic_load_n(&t->n_owners, __ATOMIC_RELAXED);
+	s->keys = 0;
 	cds_lfht_for_each(t->owners, &it, hn) {
-		o = caa_container_of(hn, struct hs_owner, lfht);
-		struct hs_ogen *og = rcu_dereference(o->ogen);
+		struct hs_ogen *og;
 
+		o = caa_container_of(hn, struct hs_owner, lfht);
+		og = rcu_dereference(o->ogen);
 		if (og != NULL)
 			s->keys += __atomic_load_n(&og->n_keys,
 						   __ATOMIC_RELAXED);

@@ -57,6 +57,7 @@ struct hs_table_params {
 	void *clock_arg;
 };
 
+/* Every field is a uint64_t counter (the table sums them as an array). */
 struct hs_table_stats {
 	uint64_t owners;
 	uint64_t keys;
@@ -112,12 +113,15 @@ struct hs_table_node {
 void hs_table_params_default(struct hs_table_params *p);
 
 /*
- * Create a table.  Control thread.  Creates the call_rcu thread that frees
- * replaced entries (unpinned).  Returns 0, -EINVAL or -ENOMEM.
+ * Create a table.  Control thread, a registered QSBR reader, online.
+ * Creates the call_rcu thread that frees replaced entries; it inherits the
+ * creating thread's CPU affinity, so create the table before pinning
+ * anything.  Returns 0, -EINVAL or -ENOMEM.
  */
 int hs_table_create(const struct hs_table_params *p, struct hs_table **out);
 
-/* Destroy.  Control thread, every context detached, every worker gone. */
+/* Destroy.  Control thread (registered QSBR reader), every context
+ * detached, every worker gone.  Waits for pending call_rcu callbacks. */
 void hs_table_destroy(struct hs_table *t);
 
 /*

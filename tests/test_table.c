@@ -26,6 +26,7 @@
 
 #include "engine/table.h"
 #include "engine/wire.h"
+#include "tests/hs_test.h"
 
 #define MAX_WRITES	1024
 #define MAX_KEYS	1024
@@ -39,17 +40,6 @@ fake_clock(void *arg)
 {
 	(void)arg;
 	return __atomic_load_n(&fake_now, __ATOMIC_RELAXED);
-}
-
-static uint64_t
-rnd(uint64_t *s)
-{
-	/* splitmix64 */
-	uint64_t z = (*s += 0x9e3779b97f4a7c15ull);
-
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-	return z ^ (z >> 31);
 }
 
 /* ---- model of an owner's history ---- */
@@ -1214,12 +1204,9 @@ main(void)
 		cmocka_unit_test(test_concurrent_writers_readers),
 		cmocka_unit_test(test_concurrent_growth),
 	};
-	const char *s = getenv("HS_TEST_SEED");
 	int rc;
 
-	test_seed = s != NULL ? strtoull(s, NULL, 0) : (uint64_t)time(NULL);
-	printf("# test_table seed %" PRIu64 " (HS_TEST_SEED to replay)\n",
-	       test_seed);
+	test_seed = hs_test_seed("test_table");
 	urcu_qsbr_register_thread();
 	rc = cmocka_run_group_tests(tests, NULL, NULL);
 	urcu_qsbr_unregister_thread();

@@ -33,22 +33,12 @@
 #include <cmocka.h>
 
 #include "engine/wire.h"
+#include "tests/hs_test.h"
 
 #define B(s)		(1u << HS_WIRE_SEC_##s)
 #define PIGGY		(B(DELTAS) | B(EVENTS) | B(NODES))
 
 static uint64_t test_seed;
-
-static uint64_t
-rnd(uint64_t *s)
-{
-	/* splitmix64 */
-	uint64_t z = (*s += 0x9e3779b97f4a7c15ull);
-
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-	return z ^ (z >> 31);
-}
 
 /* Sections each message type may carry, and of which it needs one
  * (docs/PROTOCOL.md, "Messages"). */
@@ -2640,13 +2630,9 @@ main(void)
 		cmocka_unit_test(test_garbage),
 		cmocka_unit_test(test_names),
 	};
-	const char *env = getenv("HS_TEST_SEED");
 	const char *corpus = getenv("HS_WIRE_WRITE_CORPUS");
 
-	test_seed = env != NULL ? strtoull(env, NULL, 0) :
-		    (uint64_t)time(NULL);
-	printf("test_wire: seed %" PRIu64 " (set HS_TEST_SEED to replay)\n",
-	       test_seed);
+	test_seed = hs_test_seed("test_wire");
 	if (corpus != NULL) {
 		const struct CMUnitTest w[] = {
 			cmocka_unit_test(test_write_corpus),
