@@ -844,6 +844,11 @@ hs_table_merge_group(struct hs_table_ctx *c, const struct hs_wire_group *g)
 		HS_COUNTER_ADD(c->n.skipped_known, g->n_entries);
 		return 0;
 	}
+	if (hs_unlikely(g->generation == 0)) {
+		/* 0 means "unknown" in digests, never a real generation */
+		HS_COUNTER_INC(c->n.stale_gen);
+		return -ESTALE;
+	}
 	o = hs_owner_get(c, g->owner, &rc);
 	if (o == NULL)
 		return rc;
@@ -862,6 +867,11 @@ hs_table_merge_group(struct hs_table_ctx *c, const struct hs_wire_group *g)
 		w = __atomic_load_n(&og->watermark, __ATOMIC_ACQUIRE);
 		floor = __atomic_load_n(&og->floor, __ATOMIC_ACQUIRE);
 	}
+	/* Nothing known yet (a record or digest created this generation) and
+	 * the group restates the owner from its start: take the sender's
+	 * floor now rather than be reset for it next round. */
+	if (w == 0 && g->from_version == 0 && g->floor > floor)
+		floor = hs_atomic_max_u64(&og->floor, g->floor);
 	/* A sender whose floor is below ours may still hold keys we know
 	 * were deleted and collected: take nothing at or below our floor
 	 * from it. */
@@ -1038,6 +1048,10 @@ hs_table_merge_node(struct hs_table_ctx *c, const struct hs_wire_node *n)
 
 	if (n->node == c->t->p.self_id)
 		return 0;
+	if (n->generation == 0) {
+		HS_COUNTER_INC(c->n.stale_gen);
+		return -ESTALE;
+	}
 	o = hs_owner_get(c, n->node, &rc);
 	if (o == NULL)
 		return rc;
@@ -1647,7 +1661,8 @@ hs_table_create(const struct hs_table_params *params, struct hs_table **out)
 	unsigned i;
 	int rc;
 
-	if (params == NULL || out == NULL || params->self_id == 0)
+	if (params == NULL || out == NULL || params->self_id == 0 ||
+	    params->self_generation == 0)
 		return -EINVAL;
 	t = calloc(1, sizeof(*t));
 	if (t == NULL)

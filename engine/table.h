@@ -44,7 +44,8 @@ typedef uint64_t (*hs_clock_fn)(void *arg);
 
 struct hs_table_params {
 	uint64_t self_id;		/* nonzero */
-	uint64_t self_generation;	/* grows on every restart */
+	uint64_t self_generation;	/* >= 1, grows on every restart (0
+					 * means "unknown" on the wire) */
 	uint32_t max_members;		/* owners held; default 4096 */
 	uint32_t max_keys_per_node;	/* keys + tombstones; default 1024 */
 	uint16_t max_key_bytes;		/* 1..255; default 128 */

@@ -316,6 +316,15 @@ test_local_writes(void **state)
 	char big[32] = { 0 };
 
 	(void)state;
+	{
+		struct hs_table_params bad = { .self_id = 1 };
+		struct hs_table *t;
+
+		assert_int_equal(hs_table_create(&bad, &t), -EINVAL);
+		bad.self_generation = 1;
+		bad.self_id = 0;
+		assert_int_equal(hs_table_create(&bad, &t), -EINVAL);
+	}
 	table_new(&f, 1, &p);
 	assert_int_equal(hs_table_put(f.c, "a", 1, "x", 1), 1);
 	assert_int_equal(hs_table_put(f.c, "b", 1, "y", 1), 2);
@@ -519,6 +528,14 @@ test_generation_supersedes(void **state)
 	snap_model(&nw, 5, &want);
 	qsort(want.r, want.n, sizeof(want.r[0]), row_cmp);
 	snap_equal(&got, &want);
+	/* generation 0 is "unknown", never state */
+	{
+		struct model zero = nw;
+
+		zero.gen = 0;
+		frame_delta(&fr, &zero, 0, 5, 0, 0);
+		assert_int_equal(apply_frame(f.c, &fr), 0);
+	}
 	/* stale gossip about the old generation is refused */
 	frame_delta(&fr, &old, 0, 30, 0, 0);
 	assert_int_equal(apply_frame(f.c, &fr), 0);
@@ -529,7 +546,7 @@ test_generation_supersedes(void **state)
 	assert_int_equal(d.max_version, 5);
 	hs_table_stats(f.t, &st);
 	assert_int_equal(st.gen_superseded, 1);
-	assert_int_equal(st.stale_gen, 1);
+	assert_int_equal(st.stale_gen, 2);
 	/* the superseded generation is reclaimed by GC (ASan checks) */
 	hs_table_gc(f.c);
 	table_free(&f);
