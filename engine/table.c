@@ -137,6 +137,7 @@ struct hs_table {
 	struct cds_lfht *owners;
 	uint32_t n_owners;		/* atomic */
 	struct call_rcu_data *crdp;
+	bool own_crdp;
 	struct hs_pool *pool;
 	struct hs_table_ctx *ctx;
 	struct __cds_lfs_stack graveyard;
@@ -1628,6 +1629,12 @@ hs_table_stats(struct hs_table *t, struct hs_table_stats *s)
 	}
 }
 
+uint64_t
+hs_table_owners(const struct hs_table *t)
+{
+	return __atomic_load_n(&t->n_owners, __ATOMIC_RELAXED);
+}
+
 /* ---- life cycle ---- */
 
 void
@@ -1705,7 +1712,11 @@ hs_table_create(const struct hs_table_params *params, struct hs_table **out)
 		goto err_ctx;
 	/* Created here, on the control thread and unpinned, so that the
 	 * thread that frees replaced entries never runs on a worker core. */
-	t->crdp = urcu_qsbr_create_call_rcu_data(0, -1);
+	t->crdp = t->p.crdp;
+	if (t->crdp == NULL) {
+		t->crdp = urcu_qsbr_create_call_rcu_data(0, -1);
+		t->own_crdp = true;
+	}
 	if (t->crdp == NULL)
 		goto err_owners;
 	t->self = calloc(1, sizeof(*t->self));
@@ -1729,7 +1740,8 @@ hs_table_create(const struct hs_table_params *params, struct hs_table **out)
 
 err_crdp:
 	free(t->self);
-	urcu_qsbr_call_rcu_data_free(t->crdp);
+	if (t->own_crdp)
+		urcu_qsbr_call_rcu_data_free(t->crdp);
 err_owners:
 	cds_lfht_destroy(t->owners, NULL);
 err_ctx:
@@ -1806,7 +1818,8 @@ hs_table_destroy(struct hs_table *t)
 		free(t->ctx[i].scratch);
 	urcu_qsbr_thread_offline();
 	cds_lfht_destroy(t->owners, NULL);
-	urcu_qsbr_call_rcu_data_free(t->crdp);
+	if (t->own_crdp)
+		urcu_qsbr_call_rcu_data_free(t->crdp);
 	if (online)
 		urcu_qsbr_thread_online();
 	free(t->ctx);

@@ -39,6 +39,7 @@ extern "C" {
 
 struct hs_table;
 struct hs_table_ctx;
+struct call_rcu_data;	/* liburcu */
 
 typedef uint64_t (*hs_clock_fn)(void *arg);
 
@@ -56,6 +57,11 @@ struct hs_table_params {
 	uint64_t tombstone_ttl_ns;	/* default 60 s */
 	hs_clock_fn clock;		/* default CLOCK_MONOTONIC */
 	void *clock_arg;
+	/* The call_rcu thread that frees replaced entries.  NULL: the table
+	 * creates its own.  Many tables in one process (the simulator) share
+	 * one, created by the caller with urcu_qsbr_create_call_rcu_data()
+	 * and freed after the last of them. */
+	struct call_rcu_data *crdp;
 };
 
 /* Every field is a uint64_t counter (the table sums them as an array). */
@@ -223,6 +229,8 @@ int hs_table_build_deltas(struct hs_table_ctx *c,
 int hs_table_gc(struct hs_table_ctx *c);
 
 void hs_table_stats(struct hs_table *t, struct hs_table_stats *s);
+/* Owners held (members, ourselves included): O(1), any thread. */
+uint64_t hs_table_owners(const struct hs_table *t);
 
 #ifdef __cplusplus
 }

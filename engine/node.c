@@ -1,0 +1,607 @@
+/*
+ * hearsay node: rounds and the SYN/ACK/ACK2 exchange.  See node.h.
+ *
+ * Peer sampling here is the simplest correct one: the members the node has
+ * node records for, in an array, chosen uniformly (the issue's pluggable
+ * sampling service and rack awareness come next).  A SYN lists the digests
+ * of every owner the sender knows when they fit one frame; a receiver
+ * therefore treats an owner missing from a SYN as unknown to its sender and
+ * sends it from version 0.  Larger clusters need bucket summaries (issue
+ * #3, next step); until then a SYN that cannot list everything lists a
+ * random window, which only costs the receiver some redundant deltas.
+ *
+ * Every frame is built in one per-node buffer of frame_budget bytes and
+ * handed to the driver, which copies it.  Nothing here allocates after
+ * hs_node_create except when a new member joins the array.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "engine/log.h"
+#include "engine/node.h"
+#include "engine/util.h"
+#include "engine/wire.h"
+
+#define HS_NODE_RX_BURST	32
+#define HS_NODE_MAX_DIGESTS	256	/* a SYN's digests + owners it lacks */
+#define HS_NODE_MAX_RECORDS	8	/* node records per ACK/ACK2 */
+
+struct hs_member {
+	uint64_t id;
+	struct hs_addr addr;
+};
+
+struct hs_node {
+	struct hs_node_params p;
+	char name[HS_WIRE_NAME_MAX + 1];
+	struct hs_addr *seeds;
+	struct hs_table *t;
+	struct hs_table_ctx *c;
+	uint64_t rng;
+	uint64_t next_round;
+	uint64_t seq;
+	struct hs_member *members;
+	unsigned n_members;
+	unsigned cap_members;
+	uint8_t *buf;				/* frame_budget bytes */
+	struct hs_wire_digest dig[HS_NODE_MAX_DIGESTS];
+	struct hs_wire_digest want[HS_NODE_MAX_DIGESTS];
+	struct hs_node_stats st;
+};
+
+static uint64_t
+hs_node_clock_monotonic(void *arg)
+{
+	struct timespec ts;
+
+	(void)arg;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static uint64_t
+hs_node_rand(struct hs_node *n)
+{
+	/* splitmix64: per node, seeded, so a simulation replays exactly */
+	uint64_t z = (n->rng += 0x9e3779b97f4a7c15ull);
+
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+	return z ^ (z >> 31);
+}
+
+static uint64_t
+hs_node_now(const struct hs_node *n)
+{
+	return n->p.clock(n->p.clock_arg);
+}
+
+static void
+hs_node_schedule(struct hs_node *n, uint64_t now)
+{
+	uint64_t j = n->p.jitter_ns;
+	uint64_t d = n->p.interval_ns - j + (j ? hs_node_rand(n) % (2 * j + 1) : 0);
+
+	n->next_round = now + d;
+}
+
+/* ---- members ---- */
+
+static struct hs_member *
+hs_member_find(struct hs_node *n, uint64_t id)
+{
+	unsigned i;
+
+	for (i = 0; i < n->n_members; i++)
+		if (n->members[i].id == id)
+			return &n->members[i];
+	return NULL;
+}
+
+/* Learn or update a member's address from its node record. */
+static void
+hs_member_learn(struct hs_node *n, const struct hs_wire_node *r)
+{
+	struct hs_member *m;
+
+	if (r->node == n->p.id || r->status == HS_WIRE_ST_LEFT ||
+	    r->status == HS_WIRE_ST_DEAD)
+		return;
+	m = hs_member_find(n, r->node);
+	if (m == NULL) {
+		if (n->n_members == n->cap_members) {
+			unsigned cap = n->cap_members ? 2 * n->cap_members : 16;
+			struct hs_member *nm = realloc(n->members,
+						       cap * sizeof(*nm));
+
+			if (nm == NULL)
+				return;	/* learnt again from the next record */
+			n->members = nm;
+			n->cap_members = cap;
+		}
+		m = &n->members[n->n_members++];
+		m->id = r->node;
+	}
+	memset(&m->addr, 0, sizeof(m->addr));
+	m->addr.family = r->family;
+	m->addr.port = r->port;
+	memcpy(m->addr.addr, r->addr, 16);
+}
+
+/* ---- sending ---- */
+
+static void
+hs_node_hdr(struct hs_node *n, struct hs_wire_hdr *h, uint8_t type)
+{
+	memset(h, 0, sizeof(*h));
+	h->type = type;
+	h->cluster_id = n->p.cluster_id;
+	h->sender_id = n->p.id;
+	h->sender_gen = n->p.generation;
+	h->seq = ++n->seq;
+}
+
+static void
+hs_node_send(struct hs_node *n, const struct hs_addr *to, int len)
+{
+	struct hs_pkt pkt;
+
+	if (len <= 0)
+		return;
+	pkt.data = n->buf;
+	pkt.len = (uint16_t)len;
+	pkt.peer = *to;
+	if (hs_pktio_tx_burst(n->p.io, &pkt, 1) == 1) {
+		n->st.tx_frames++;
+		n->st.tx_bytes += (uint64_t)len;
+	} else {
+		n->st.tx_dropped++;
+	}
+}
+
+/* The wire form of a node's record as the table holds it. */
+static int
+hs_node_record(struct hs_node *n, uint64_t id, struct hs_wire_node *r)
+{
+	struct hs_table_node tn;
+
+	if (hs_table_node_get(n->c, id, &tn) != 0 || tn.family == 0)
+		return -ENOENT;
+	memset(r, 0, sizeof(*r));
+	r->node = id;
+	r->generation = tn.generation;
+	r->heartbeat = tn.heartbeat;
+	r->status = tn.status;
+	r->family = tn.family;
+	r->port = tn.port;
+	memcpy(r->addr, tn.addr, 16);
+	r->name_len = tn.name_len;
+	r->name = tn.name;
+	return 0;
+}
+
+/*
+ * A NODES section with our own record first, then the records of the
+ * owners listed in digs[] with generation 0 (the peer does not know them),
+ * as room allows.  The caller reserved `room` bytes for it.
+ */
+static void
+hs_node_put_records(struct hs_node *n, struct hs_wire_builder *b,
+		    const struct hs_wire_digest *digs, unsigned n_digs,
+		    bool self)
+{
+	struct hs_wire_node r;
+	unsigned i, put = 0;
+
+	if (hs_wire_section_begin(b, HS_WIRE_SEC_NODES) != 0)
+		return;
+	if (self && hs_node_record(n, n->p.id, &r) == 0 &&
+	    hs_wire_put_node(b, &r) == 0)
+		put++;
+	for (i = 0; i < n_digs && put < HS_NODE_MAX_RECORDS; i++) {
+		if (digs[i].generation != 0 ||
+		    hs_node_record(n, digs[i].node, &r) != 0)
+			continue;
+		if (hs_wire_put_node(b, &r) != 0)
+			break;
+		put++;
+	}
+	hs_wire_section_end(b);
+}
+
+/* Room kept free at the end of a frame for its NODES section. */
+static size_t
+hs_node_records_room(struct hs_node *n, unsigned n_records)
+{
+	size_t one = HS_WIRE_NODE_HDR_LEN + strlen(n->name);
+
+	/* other members' names: assume the longest we allow in a record */
+	return HS_WIRE_SEC_HDR_LEN + one +
+	       (size_t)n_records * (HS_WIRE_NODE_HDR_LEN + 32);
+}
+
+static void
+hs_node_send_syn(struct hs_node *n, const struct hs_addr *to)
+{
+	struct hs_wire_builder b;
+	struct hs_wire_hdr h;
+	uint64_t cursor = 0, owners = hs_table_owners(n->t);
+	size_t keep = hs_node_records_room(n, 0);
+	unsigned cap, i, got;
+
+	hs_node_hdr(n, &h, HS_WIRE_SYN);
+	if (hs_wire_build_begin(&b, n->buf, n->p.frame_budget, &h) != 0)
+		return;
+	cap = (unsigned)((n->p.frame_budget - HS_WIRE_HDR_LEN -
+			  HS_WIRE_SEC_HDR_LEN - keep) / HS_WIRE_DIGEST_LEN);
+	if (cap > HS_NODE_MAX_DIGESTS)
+		cap = HS_NODE_MAX_DIGESTS;
+	/* more owners than a frame holds: a random window of them */
+	if (owners > cap)
+		cursor = hs_node_rand(n) % (owners - cap + 1);
+	got = (unsigned)hs_table_digests(n->c, &cursor, n->dig, cap);
+	hs_wire_section_begin(&b, HS_WIRE_SEC_DIGESTS);
+	for (i = 0; i < got; i++)
+		if (hs_wire_put_digest(&b, &n->dig[i]) != 0)
+			break;
+	hs_wire_section_end(&b);
+	hs_node_put_records(n, &b, NULL, 0, true);
+	hs_node_send(n, to, hs_wire_build_end(&b));
+	n->st.syn_sent++;
+}
+
+/* ---- receiving ---- */
+
+static void
+hs_node_merge(struct hs_node *n, const struct hs_wire_msg *m)
+{
+	struct hs_wire_iter it;
+	struct hs_wire_node r;
+
+	hs_wire_iter_init(&it, m, HS_WIRE_SEC_NODES);
+	while (hs_wire_node_next(&it, &r))
+		if (hs_table_merge_node(n->c, &r) >= 0)
+			hs_member_learn(n, &r);
+	if (hs_wire_has(m, HS_WIRE_SEC_DELTAS))
+		hs_table_merge_msg(n->c, m);
+}
+
+static bool
+hs_digest_listed(const struct hs_wire_msg *m, uint64_t node)
+{
+	struct hs_wire_digest d;
+	unsigned i;
+
+	for (i = 0; i < m->sec[HS_WIRE_SEC_DIGESTS].n; i++) {
+		hs_wire_digest_get(m, i, &d);
+		if (d.node == node)
+			return true;
+	}
+	return false;
+}
+
+/* SYN: answer with what the sender lacks, and ask for what we lack. */
+static void
+hs_node_on_syn(struct hs_node *n, const struct hs_wire_msg *m,
+	       const struct hs_addr *from)
+{
+	struct hs_wire_builder b;
+	struct hs_wire_hdr h;
+	unsigned n_theirs = 0, n_want, i, got;
+	uint64_t cursor = 0;
+	size_t keep = hs_node_records_room(n, HS_NODE_MAX_RECORDS);
+
+	hs_node_merge(n, m);
+	/* their digests, then every owner we know that they did not list:
+	 * generation 0, "send it from the start" */
+	for (i = 0; i < m->sec[HS_WIRE_SEC_DIGESTS].n &&
+		    n_theirs < HS_NODE_MAX_DIGESTS; i++)
+		hs_wire_digest_get(m, i, &n->dig[n_theirs++]);
+	n_want = (unsigned)hs_table_wants(n->c, n->dig, n_theirs, n->want,
+					  HS_NODE_MAX_DIGESTS);
+	while (n_theirs < HS_NODE_MAX_DIGESTS) {
+		struct hs_wire_digest mine[32];
+
+		got = (unsigned)hs_table_digests(n->c, &cursor, mine, 32);
+		if (got == 0)
+			break;
+		for (i = 0; i < got && n_theirs < HS_NODE_MAX_DIGESTS; i++) {
+			if (mine[i].node == m->hdr.sender_id ||
+			    hs_digest_listed(m, mine[i].node))
+				continue;
+			n->dig[n_theirs++] =
+				(struct hs_wire_digest){ .node = mine[i].node };
+		}
+	}
+
+	hs_node_hdr(n, &h, HS_WIRE_ACK);
+	if (hs_wire_build_begin(&b, n->buf, n->p.frame_budget, &h) != 0)
+		return;
+	if (n_want != 0 && hs_wire_section_begin(&b, HS_WIRE_SEC_DIGESTS) == 0) {
+		for (i = 0; i < n_want; i++)
+			if (hs_wire_put_digest(&b, &n->want[i]) != 0)
+				break;
+		hs_wire_section_end(&b);
+	}
+	/* Deltas fill the frame but for the room kept for node records,
+	 * without which the peer could not reach the owners it learns. */
+	if (b.cap > b.len + keep) {
+		b.cap -= (uint16_t)keep;
+		hs_table_build_deltas(n->c, n->dig, n_theirs, &b);
+		b.cap += (uint16_t)keep;
+	}
+	hs_node_put_records(n, &b, n->dig, n_theirs, false);
+	hs_node_send(n, from, hs_wire_build_end(&b));
+	n->st.ack_sent++;
+}
+
+/* ACK: take the deltas, send what it asked for. */
+static void
+hs_node_on_ack(struct hs_node *n, const struct hs_wire_msg *m,
+	       const struct hs_addr *from)
+{
+	struct hs_wire_builder b;
+	struct hs_wire_hdr h;
+	size_t keep = hs_node_records_room(n, HS_NODE_MAX_RECORDS);
+	unsigned n_want = 0, i;
+	int len, r = 0;
+
+	hs_node_merge(n, m);
+	for (i = 0; i < m->sec[HS_WIRE_SEC_DIGESTS].n &&
+		    n_want < HS_NODE_MAX_DIGESTS; i++)
+		hs_wire_digest_get(m, i, &n->want[n_want++]);
+	if (n_want == 0)
+		return;
+	hs_node_hdr(n, &h, HS_WIRE_ACK2);
+	if (hs_wire_build_begin(&b, n->buf, n->p.frame_budget, &h) != 0)
+		return;
+	if (b.cap > b.len + keep) {
+		b.cap -= (uint16_t)keep;
+		r = hs_table_build_deltas(n->c, n->want, n_want, &b);
+		b.cap += (uint16_t)keep;
+	}
+	hs_node_put_records(n, &b, n->want, n_want, false);
+	len = hs_wire_build_end(&b);
+	if (r > 0 || len > HS_WIRE_HDR_LEN) {
+		hs_node_send(n, from, len);
+		n->st.ack2_sent++;
+	}
+}
+
+static void
+hs_node_rx(struct hs_node *n, const struct hs_pkt *pkt)
+{
+	struct hs_wire_msg m;
+
+	n->st.rx_frames++;
+	n->st.rx_bytes += pkt->len;
+	if (hs_wire_decode(pkt->data, pkt->len, &m) != 0) {
+		n->st.rx_bad++;
+		return;
+	}
+	if (m.hdr.cluster_id != n->p.cluster_id) {
+		n->st.rx_other_cluster++;
+		return;
+	}
+	if (m.hdr.sender_id == n->p.id) {
+		n->st.rx_self++;
+		return;
+	}
+	switch (m.hdr.type) {
+	case HS_WIRE_SYN:
+		hs_node_on_syn(n, &m, &pkt->peer);
+		break;
+	case HS_WIRE_ACK:
+		hs_node_on_ack(n, &m, &pkt->peer);
+		break;
+	case HS_WIRE_ACK2:
+	case HS_WIRE_PUSH:
+	case HS_WIRE_JOIN:
+	case HS_WIRE_LEAVE:
+		hs_node_merge(n, &m);
+		break;
+	default:
+		n->st.rx_unexpected++;	/* probes: with failure detection */
+		break;
+	}
+}
+
+/* ---- rounds ---- */
+
+static void
+hs_node_round(struct hs_node *n)
+{
+	unsigned k = n->p.fanout < n->n_members ? n->p.fanout : n->n_members;
+	unsigned picked[16], i, j;
+	bool seed_too;
+
+	hs_table_heartbeat(n->c);
+	if (k > 16)
+		k = 16;
+	for (i = 0; i < k; i++) {
+		unsigned x;
+
+		do {	/* k <= 16 distinct of n_members > k: few retries */
+			x = (unsigned)(hs_node_rand(n) % n->n_members);
+			for (j = 0; j < i && picked[j] != x; j++)
+				;
+		} while (j < i);
+		picked[i] = x;
+		hs_node_send_syn(n, &n->members[x].addr);
+	}
+	/* Cassandra's rule: a seed now and then (always while we know no
+	 * member), so that a cluster split by its own gossip heals. */
+	seed_too = n->p.n_seeds != 0 &&
+		   (n->n_members == 0 ||
+		    hs_node_rand(n) % (n->n_members + n->p.n_seeds) <
+		    n->p.n_seeds);
+	if (seed_too) {
+		const struct hs_addr *s =
+			&n->seeds[hs_node_rand(n) % n->p.n_seeds];
+
+		if (!hs_addr_eq(s, &n->p.io->local))
+			hs_node_send_syn(n, s);
+	}
+	n->st.rounds++;
+}
+
+int
+hs_node_poll(struct hs_node *n)
+{
+	struct hs_pkt pkts[HS_NODE_RX_BURST];
+	uint64_t now;
+	int got, i, work = 0;
+
+	got = hs_pktio_rx_burst(n->p.io, pkts, HS_NODE_RX_BURST);
+	for (i = 0; i < got; i++)
+		hs_node_rx(n, &pkts[i]);
+	if (got > 0)
+		work += got;
+	now = hs_node_now(n);
+	if (now >= n->next_round) {
+		hs_node_round(n);
+		hs_node_schedule(n, now);
+		work++;
+	}
+	hs_table_ctx_flush(n->c);
+	return work;
+}
+
+/* ---- life cycle ---- */
+
+void
+hs_node_params_default(struct hs_node_params *p)
+{
+	if (p->interval_ns == 0)
+		p->interval_ns = 10ull * 1000000ull;
+	if (p->jitter_ns == 0)
+		p->jitter_ns = p->interval_ns / 10;
+	if (p->fanout == 0)
+		p->fanout = 3;
+	if (p->frame_budget == 0)
+		p->frame_budget = HS_WIRE_FRAME_DEFAULT;
+	if (p->clock == NULL)
+		p->clock = hs_node_clock_monotonic;
+}
+
+int
+hs_node_create(const struct hs_node_params *params, struct hs_node **out)
+{
+	struct hs_table_params tp;
+	struct hs_node *n;
+	int rc;
+
+	if (params == NULL || out == NULL || params->id == 0 ||
+	    params->generation == 0 || params->io == NULL ||
+	    (params->n_seeds != 0 && params->seeds == NULL) ||
+	    (params->name != NULL && strlen(params->name) > HS_WIRE_NAME_MAX))
+		return -EINVAL;
+	n = calloc(1, sizeof(*n));
+	if (n == NULL)
+		return -ENOMEM;
+	n->p = *params;
+	hs_node_params_default(&n->p);
+	if (n->p.frame_budget < 512 || n->p.frame_budget > HS_WIRE_FRAME_MAX ||
+	    n->p.frame_budget > n->p.io->frame_max ||
+	    n->p.jitter_ns > n->p.interval_ns || n->p.fanout > 16) {
+		rc = -EINVAL;
+		goto err_n;
+	}
+	if (params->name != NULL)
+		strcpy(n->name, params->name);
+	n->rng = n->p.rng_seed ^ n->p.id;
+	rc = -ENOMEM;
+	n->buf = malloc(n->p.frame_budget);
+	if (n->buf == NULL)
+		goto err_n;
+	if (n->p.n_seeds != 0) {
+		n->seeds = calloc(n->p.n_seeds, sizeof(*n->seeds));
+		if (n->seeds == NULL)
+			goto err_buf;
+		memcpy(n->seeds, params->seeds,
+		       n->p.n_seeds * sizeof(*n->seeds));
+	}
+	tp = n->p.table;
+	tp.self_id = n->p.id;
+	tp.self_generation = n->p.generation;
+	tp.n_ctx = 1;
+	tp.clock = n->p.clock;
+	tp.clock_arg = n->p.clock_arg;
+	rc = hs_table_create(&tp, &n->t);
+	if (rc < 0)
+		goto err_seeds;
+	rc = hs_table_ctx_attach(n->t, 0, &n->c);
+	if (rc < 0)
+		goto err_table;
+	{
+		struct hs_wire_node me = {
+			.status = HS_WIRE_ST_ALIVE,
+			.family = n->p.io->local.family,
+			.port = n->p.io->local.port,
+			.name_len = (uint8_t)strlen(n->name),
+			.name = (const uint8_t *)n->name,
+		};
+
+		memcpy(me.addr, n->p.io->local.addr, 16);
+		rc = hs_table_set_self(n->c, &me);
+		if (rc < 0)
+			goto err_ctx;
+	}
+	/* first round at a random point of the first interval, so that nodes
+	 * started together do not gossip in lockstep */
+	n->next_round = hs_node_now(n) + hs_node_rand(n) % n->p.interval_ns;
+	*out = n;
+	return 0;
+
+err_ctx:
+	hs_table_ctx_detach(n->c);
+err_table:
+	hs_table_destroy(n->t);
+err_seeds:
+	free(n->seeds);
+err_buf:
+	free(n->buf);
+err_n:
+	free(n);
+	return rc;
+}
+
+void
+hs_node_destroy(struct hs_node *n)
+{
+	if (n == NULL)
+		return;
+	hs_table_ctx_detach(n->c);
+	hs_table_destroy(n->t);
+	free(n->members);
+	free(n->seeds);
+	free(n->buf);
+	free(n);
+}
+
+uint64_t
+hs_node_next_round(const struct hs_node *n)
+{
+	return n->next_round;
+}
+
+struct hs_table *
+hs_node_table(struct hs_node *n)
+{
+	return n->t;
+}
+
+struct hs_table_ctx *
+hs_node_table_ctx(struct hs_node *n)
+{
+	return n->c;
+}
+
+void
+hs_node_stats(const struct hs_node *n, struct hs_node_stats *s)
+{
+	*s = n->st;
+	s->members = n->n_members;
+}

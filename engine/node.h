@@ -1,0 +1,103 @@
+/*
+ * hearsay node: one gossip engine instance.
+ *
+ * A node owns a state table and gossips it over one packet I/O handle
+ * (engine/pktio.h), driven by an injectable clock, so that the same code
+ * runs in the daemon on a NIC queue and, thousands of times over, in the
+ * simulator on drivers/mem in virtual time.  The node never knows which
+ * backend is under it.
+ *
+ * Each round (every interval, with jitter) the node bumps its heartbeat,
+ * picks fanout peers among the members it knows (and now and then a seed,
+ * Cassandra's rule, to heal logical partitions) and starts the three-way
+ * anti-entropy exchange with each: SYN (its own record and the digests of
+ * every owner it knows) -> ACK (the deltas the SYN sender lacks, the
+ * digests of what the ACK sender wants, and node records) -> ACK2 (the
+ * deltas asked for).  docs/PROTOCOL.md has the messages.
+ *
+ * Threads: a node is driven by one thread at a time (its worker, or the
+ * simulator's loop), which must be a registered liburcu QSBR reader, online
+ * during every call.  Many nodes may share a thread.
+ */
+#ifndef HS_NODE_H
+#define HS_NODE_H
+
+#include <stdint.h>
+
+#include "engine/pktio.h"
+#include "engine/table.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+struct hs_node;
+
+struct hs_node_params {
+	uint64_t id;			/* nonzero */
+	uint64_t generation;		/* >= 1, grows on every restart */
+	const char *name;		/* up to 255 bytes, may be NULL */
+	uint32_t cluster_id;		/* frames of other clusters dropped */
+	const struct hs_addr *seeds;	/* where to find the cluster */
+	unsigned n_seeds;
+	uint64_t interval_ns;		/* round period; default 10 ms */
+	uint64_t jitter_ns;		/* +- around it; default interval/10 */
+	unsigned fanout;		/* peers per round; default 3 */
+	uint16_t frame_budget;		/* UDP payload; default 1472 */
+	uint64_t rng_seed;		/* peer choice, jitter */
+	hs_clock_fn clock;		/* default CLOCK_MONOTONIC */
+	void *clock_arg;
+	struct hs_pktio *io;		/* the node's handle; not owned */
+	struct hs_table_params table;	/* limits; self_id, generation,
+					 * n_ctx and clock are set here */
+};
+
+struct hs_node_stats {
+	uint64_t rounds;
+	uint64_t rx_frames;
+	uint64_t rx_bytes;
+	uint64_t tx_frames;
+	uint64_t tx_bytes;
+	uint64_t tx_dropped;		/* the driver did not take it */
+	uint64_t rx_bad;		/* failed to decode (every class) */
+	uint64_t rx_other_cluster;
+	uint64_t rx_self;		/* our own frames coming back */
+	uint64_t rx_unexpected;		/* valid but not for a node: probes */
+	uint64_t syn_sent;
+	uint64_t ack_sent;
+	uint64_t ack2_sent;
+	uint64_t members;
+};
+
+/* Defaults for fields left zero. */
+void hs_node_params_default(struct hs_node_params *p);
+
+/*
+ * Create a node and its table.  The caller is a registered QSBR thread,
+ * online.  Returns 0, -EINVAL (bad parameters), -ENOMEM.
+ */
+int hs_node_create(const struct hs_node_params *p, struct hs_node **out);
+void hs_node_destroy(struct hs_node *n);
+
+/*
+ * Do what is due: receive a burst and answer it, and run a round when its
+ * time has come.  Never blocks.  Returns the number of frames handled plus
+ * rounds run (0: nothing was due).
+ */
+int hs_node_poll(struct hs_node *n);
+
+/* When the next round is due (clock time, ns). */
+uint64_t hs_node_next_round(const struct hs_node *n);
+
+/* The node's table and its context, for local writes and reads from the
+ * node's thread. */
+struct hs_table *hs_node_table(struct hs_node *n);
+struct hs_table_ctx *hs_node_table_ctx(struct hs_node *n);
+
+void hs_node_stats(const struct hs_node *n, struct hs_node_stats *s);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* HS_NODE_H */
