@@ -19,6 +19,9 @@
 #include <string.h>
 #include <time.h>
 
+#define XXH_INLINE_ALL
+#include <xxhash.h>
+
 #include "engine/log.h"
 #include "engine/node.h"
 #include "engine/util.h"
@@ -28,9 +31,26 @@
 #define HS_NODE_MAX_DIGESTS	256	/* a SYN's digests + owners it lacks */
 #define HS_NODE_MAX_RECORDS	8	/* node records per ACK/ACK2 */
 
+/*
+ * Node metadata travels as reserved keys of the owner's own key space
+ * (as Cassandra's application states do): it replicates, merges and
+ * converges with everything else, and a node that holds an owner's state
+ * holds its address.  Value of hs.addr: family (1), pad (1), port (2, big
+ * endian), address (16).
+ */
+#define HS_KEY_ADDR		"hs.addr"
+#define HS_KEY_ADDR_LEN		7
+#define HS_ADDR_VALUE_LEN	20
+
 struct hs_member {
 	uint64_t id;
 	struct hs_addr addr;
+};
+
+/* A digest and its summary bucket (docs/PROTOCOL.md 6.2). */
+struct hs_bdig {
+	struct hs_wire_digest d;
+	uint32_t bucket;
 };
 
 struct hs_node {
@@ -46,6 +66,9 @@ struct hs_node {
 	unsigned n_members;
 	unsigned cap_members;
 	uint8_t *buf;				/* frame_budget bytes */
+	struct hs_bdig *all;			/* every digest, by bucket */
+	unsigned n_all;
+	unsigned cap_all;
 	struct hs_wire_digest dig[HS_NODE_MAX_DIGESTS];
 	struct hs_wire_digest want[HS_NODE_MAX_DIGESTS];
 	struct hs_node_stats st;
@@ -130,6 +153,145 @@ hs_member_learn(struct hs_node *n, const struct hs_wire_node *r)
 	memcpy(m->addr.addr, r->addr, 16);
 }
 
+static void
+hs_addr_encode(const struct hs_addr *a, uint8_t v[HS_ADDR_VALUE_LEN])
+{
+	v[0] = a->family;
+	v[1] = 0;
+	hs_wire_wr16(v + 2, a->port);
+	memcpy(v + 4, a->addr, 16);
+}
+
+static int
+hs_addr_decode(const uint8_t *v, size_t len, struct hs_addr *a)
+{
+	if (len != HS_ADDR_VALUE_LEN || (v[0] != 4 && v[0] != 6))
+		return -EINVAL;
+	memset(a, 0, sizeof(*a));
+	a->family = v[0];
+	a->port = hs_wire_rd16(v + 2);
+	memcpy(a->addr, v + 4, 16);
+	return 0;
+}
+
+/*
+ * Members are the owners whose hs.addr we hold.  Scan for new ones only
+ * when the table holds more owners than we know members: once membership
+ * has converged this costs one comparison per round.
+ */
+static void
+hs_members_refresh(struct hs_node *n)
+{
+	struct hs_wire_digest d[32];
+	uint64_t cursor = 0;
+	int got, i;
+
+	if (hs_table_owners(n->t) <= (uint64_t)n->n_members + 1)
+		return;
+	while ((got = hs_table_digests(n->c, &cursor, d, 32)) > 0) {
+		for (i = 0; i < got; i++) {
+			struct hs_table_kv kv;
+			struct hs_wire_node r;
+			struct hs_addr a;
+
+			if (d[i].node == n->p.id ||
+			    hs_member_find(n, d[i].node) != NULL ||
+			    hs_table_get(n->c, d[i].node, HS_KEY_ADDR,
+					 HS_KEY_ADDR_LEN, &kv) != 0 ||
+			    kv.tombstone ||
+			    hs_addr_decode(kv.value, kv.value_len, &a) != 0)
+				continue;
+			memset(&r, 0, sizeof(r));
+			r.node = d[i].node;
+			r.status = HS_WIRE_ST_ALIVE;
+			r.family = a.family;
+			r.port = a.port;
+			memcpy(r.addr, a.addr, 16);
+			hs_member_learn(n, &r);
+		}
+	}
+}
+
+/* ---- bucket summaries (docs/PROTOCOL.md 6.2) ---- */
+
+static uint32_t
+hs_bucket_of(uint64_t node, uint32_t n_buckets)
+{
+	uint8_t be[8];
+
+	hs_wire_wr64(be, node);
+	return (uint32_t)(XXH3_64bits(be, 8) & (n_buckets - 1));
+}
+
+/* An owner's term in its bucket's hash: its digest without heartbeat. */
+static uint64_t
+hs_bucket_term(const struct hs_wire_digest *d)
+{
+	uint8_t b[32];
+
+	hs_wire_wr64(b, d->node);
+	hs_wire_wr64(b + 8, d->generation);
+	hs_wire_wr64(b + 16, d->max_version);
+	hs_wire_wr64(b + 24, d->floor);
+	return XXH3_64bits(b, 32);
+}
+
+static int
+hs_bdig_cmp(const void *a, const void *b)
+{
+	const struct hs_bdig *x = a, *y = b;
+
+	if (x->bucket != y->bucket)
+		return x->bucket < y->bucket ? -1 : 1;
+	return x->d.node < y->d.node ? -1 : x->d.node > y->d.node;
+}
+
+/*
+ * Every digest we hold, with its bucket of n_buckets, sorted by bucket.
+ * O(members): a walk of the owners, once per round or per SYN received
+ * (incremental bucket hashes, so that this follows the difference and not
+ * N, are the next step).  Returns the count, or -ENOMEM.
+ */
+static int
+hs_node_snapshot(struct hs_node *n, uint32_t n_buckets)
+{
+	uint64_t cursor = 0, owners = hs_table_owners(n->t);
+	struct hs_wire_digest d[32];
+	int got, i;
+
+	if (owners + 32 > n->cap_all) {
+		unsigned cap = (unsigned)owners + 64;
+		struct hs_bdig *a = realloc(n->all, cap * sizeof(*a));
+
+		if (a == NULL)
+			return -ENOMEM;
+		n->all = a;
+		n->cap_all = cap;
+	}
+	n->n_all = 0;
+	while ((got = hs_table_digests(n->c, &cursor, d, 32)) > 0)
+		for (i = 0; i < got && n->n_all < n->cap_all; i++) {
+			n->all[n->n_all].d = d[i];
+			n->all[n->n_all].bucket = hs_bucket_of(d[i].node,
+							       n_buckets);
+			n->n_all++;
+		}
+	qsort(n->all, n->n_all, sizeof(*n->all), hs_bdig_cmp);
+	return (int)n->n_all;
+}
+
+/* Buckets for a cluster of `owners`: about 8 owners a bucket, so that a
+ * bucket's digests always fit a frame. */
+static uint32_t
+hs_buckets_for(uint64_t owners)
+{
+	uint32_t nb = 1;
+
+	while ((uint64_t)nb * 8 < owners && nb < 32768)
+		nb <<= 1;
+	return nb;
+}
+
 /* ---- sending ---- */
 
 static void
@@ -211,42 +373,106 @@ hs_node_put_records(struct hs_node *n, struct hs_wire_builder *b,
 	hs_wire_section_end(b);
 }
 
-/* Room kept free at the end of a frame for its NODES section. */
+/*
+ * Room kept free at the end of a frame for its NODES section: our own
+ * record if self, and one for each owner of digs[] the peer does not know
+ * (generation 0), at most HS_NODE_MAX_RECORDS, assuming names of up to 32
+ * bytes (a longer one is left for a later frame).
+ */
 static size_t
-hs_node_records_room(struct hs_node *n, unsigned n_records)
+hs_node_records_room(struct hs_node *n, const struct hs_wire_digest *digs,
+		     unsigned n_digs, bool self)
 {
-	size_t one = HS_WIRE_NODE_HDR_LEN + strlen(n->name);
+	size_t room = 0;
+	unsigned i, k = 0;
 
-	/* other members' names: assume the longest we allow in a record */
-	return HS_WIRE_SEC_HDR_LEN + one +
-	       (size_t)n_records * (HS_WIRE_NODE_HDR_LEN + 32);
+	for (i = 0; i < n_digs && k < HS_NODE_MAX_RECORDS; i++)
+		k += digs[i].generation == 0;
+	if (self)
+		room += HS_WIRE_NODE_HDR_LEN + strlen(n->name);
+	room += (size_t)k * (HS_WIRE_NODE_HDR_LEN + 32);
+	return room != 0 ? room + HS_WIRE_SEC_HDR_LEN : 0;
 }
 
+/*
+ * SYN: every digest when they fit one frame; otherwise a SUMMARY over a
+ * range of buckets starting at a random one, with every digest of those
+ * buckets, so that the peer knows exactly which owners the SYN speaks for
+ * (docs/PROTOCOL.md 7.1).  Bytes per SYN stay within one frame whatever
+ * the cluster size.
+ */
 static void
 hs_node_send_syn(struct hs_node *n, const struct hs_addr *to)
 {
 	struct hs_wire_builder b;
 	struct hs_wire_hdr h;
-	uint64_t cursor = 0, owners = hs_table_owners(n->t);
-	size_t keep = hs_node_records_room(n, 0);
-	unsigned cap, i, got;
+	size_t keep = hs_node_records_room(n, NULL, 0, true);
+	size_t room = n->p.frame_budget - HS_WIRE_HDR_LEN - keep;
+	uint64_t owners = hs_table_owners(n->t);
+	unsigned i, first_i, end_i;
+	uint32_t nb, first, last;
+	uint64_t hashes[512];
 
 	hs_node_hdr(n, &h, HS_WIRE_SYN);
 	if (hs_wire_build_begin(&b, n->buf, n->p.frame_budget, &h) != 0)
 		return;
-	cap = (unsigned)((n->p.frame_budget - HS_WIRE_HDR_LEN -
-			  HS_WIRE_SEC_HDR_LEN - keep) / HS_WIRE_DIGEST_LEN);
-	if (cap > HS_NODE_MAX_DIGESTS)
-		cap = HS_NODE_MAX_DIGESTS;
-	/* more owners than a frame holds: a random window of them */
-	if (owners > cap)
-		cursor = hs_node_rand(n) % (owners - cap + 1);
-	got = (unsigned)hs_table_digests(n->c, &cursor, n->dig, cap);
-	hs_wire_section_begin(&b, HS_WIRE_SEC_DIGESTS);
-	for (i = 0; i < got; i++)
-		if (hs_wire_put_digest(&b, &n->dig[i]) != 0)
+	if (HS_WIRE_SEC_HDR_LEN + owners * HS_WIRE_DIGEST_LEN <= room) {
+		uint64_t cursor = 0;
+		unsigned got = (unsigned)hs_table_digests(n->c, &cursor, n->dig,
+							  HS_NODE_MAX_DIGESTS);
+
+		hs_wire_section_begin(&b, HS_WIRE_SEC_DIGESTS);
+		for (i = 0; i < got; i++)
+			if (hs_wire_put_digest(&b, &n->dig[i]) != 0)
+				break;
+		hs_wire_section_end(&b);
+		goto records;
+	}
+	nb = hs_buckets_for(owners);
+	if (hs_node_snapshot(n, nb) <= 0)
+		return;
+	/* a random starting bucket that holds an owner, then as many whole
+	 * buckets as the frame takes: 8 bytes of hash + 40 per digest */
+	first_i = (unsigned)(hs_node_rand(n) % n->n_all);
+	while (first_i > 0 && n->all[first_i - 1].bucket == n->all[first_i].bucket)
+		first_i--;
+	first = n->all[first_i].bucket;
+	room -= 2 * HS_WIRE_SEC_HDR_LEN + HS_WIRE_SUMMARY_HDR_LEN;
+	end_i = first_i;
+	last = first;
+	for (;;) {
+		unsigned j = end_i;
+		uint32_t bk = j < n->n_all ? n->all[j].bucket : nb;
+		size_t need;
+
+		if (j >= n->n_all)
 			break;
+		while (j < n->n_all && n->all[j].bucket == bk)
+			j++;
+		need = (size_t)(bk - last + (end_i == first_i)) * 8 +
+		       (size_t)(j - end_i) * HS_WIRE_DIGEST_LEN;
+		if (need > room || bk - first >= 512)
+			break;
+		room -= need;
+		last = bk;
+		end_i = j;
+	}
+	if (end_i == first_i)
+		return;	/* one bucket over a frame: cannot happen at 8/bucket */
+	memset(hashes, 0, sizeof(hashes));
+	for (i = first_i; i < end_i; i++)
+		hashes[n->all[i].bucket - first] ^= hs_bucket_term(&n->all[i].d);
+	hs_wire_section_begin(&b, HS_WIRE_SEC_DIGESTS);
+	for (i = first_i; i < end_i; i++)
+		if (hs_wire_put_digest(&b, &n->all[i].d) != 0)
+			return;	/* room was computed: a bug, send nothing */
 	hs_wire_section_end(&b);
+	hs_wire_section_begin(&b, HS_WIRE_SEC_SUMMARY);
+	if (hs_wire_put_summary(&b, (uint16_t)nb, (uint16_t)first,
+				(uint16_t)(last - first + 1), hashes) != 0)
+		return;
+	hs_wire_section_end(&b);
+records:
 	hs_node_put_records(n, &b, NULL, 0, true);
 	hs_node_send(n, to, hs_wire_build_end(&b));
 	n->st.syn_sent++;
@@ -282,6 +508,59 @@ hs_digest_listed(const struct hs_wire_msg *m, uint64_t node)
 	return false;
 }
 
+/*
+ * A SYN with a SUMMARY: its DIGESTS are every owner the sender knows in
+ * the summary's buckets.  Fill n->dig with the digests of the buckets whose
+ * hash differs from ours, then our owners in those buckets that the sender
+ * did not list (generation 0: it does not know them).  Returns the count.
+ */
+static unsigned
+hs_node_syn_summary(struct hs_node *n, const struct hs_wire_msg *m)
+{
+	struct hs_wire_summary sm;
+	uint64_t mine[512];
+	bool differs[512];
+	unsigned i, k = 0;
+
+	hs_wire_summary_get(m, &sm);
+	if (sm.count > 512 || hs_node_snapshot(n, sm.n_buckets) < 0)
+		return 0;
+	memset(mine, 0, sizeof(mine));
+	for (i = 0; i < n->n_all; i++) {
+		uint32_t bk = n->all[i].bucket;
+
+		if (bk >= sm.first && bk < (uint32_t)sm.first + sm.count)
+			mine[bk - sm.first] ^= hs_bucket_term(&n->all[i].d);
+	}
+	for (i = 0; i < sm.count; i++)
+		differs[i] = mine[i] != hs_wire_rd64(sm.hashes + 8 * i);
+	/* their digests in differing buckets */
+	for (i = 0; i < m->sec[HS_WIRE_SEC_DIGESTS].n &&
+		    k < HS_NODE_MAX_DIGESTS; i++) {
+		struct hs_wire_digest d;
+		uint32_t bk;
+
+		hs_wire_digest_get(m, i, &d);
+		bk = hs_bucket_of(d.node, sm.n_buckets);
+		if (bk >= sm.first && bk < (uint32_t)sm.first + sm.count &&
+		    differs[bk - sm.first])
+			n->dig[k++] = d;
+	}
+	/* ours in differing buckets that they did not list */
+	for (i = 0; i < n->n_all && k < HS_NODE_MAX_DIGESTS; i++) {
+		uint32_t bk = n->all[i].bucket;
+
+		if (bk < sm.first || bk >= (uint32_t)sm.first + sm.count ||
+		    !differs[bk - sm.first] ||
+		    n->all[i].d.node == m->hdr.sender_id ||
+		    hs_digest_listed(m, n->all[i].d.node))
+			continue;
+		n->dig[k++] = (struct hs_wire_digest){
+			.node = n->all[i].d.node };
+	}
+	return k;
+}
+
 /* SYN: answer with what the sender lacks, and ask for what we lack. */
 static void
 hs_node_on_syn(struct hs_node *n, const struct hs_wire_msg *m,
@@ -291,31 +570,38 @@ hs_node_on_syn(struct hs_node *n, const struct hs_wire_msg *m,
 	struct hs_wire_hdr h;
 	unsigned n_theirs = 0, n_want, i, got;
 	uint64_t cursor = 0;
-	size_t keep = hs_node_records_room(n, HS_NODE_MAX_RECORDS);
+	size_t keep;
 
 	hs_node_merge(n, m);
-	/* their digests, then every owner we know that they did not list:
-	 * generation 0, "send it from the start" */
-	for (i = 0; i < m->sec[HS_WIRE_SEC_DIGESTS].n &&
-		    n_theirs < HS_NODE_MAX_DIGESTS; i++)
-		hs_wire_digest_get(m, i, &n->dig[n_theirs++]);
-	n_want = (unsigned)hs_table_wants(n->c, n->dig, n_theirs, n->want,
-					  HS_NODE_MAX_DIGESTS);
-	while (n_theirs < HS_NODE_MAX_DIGESTS) {
-		struct hs_wire_digest mine[32];
+	if (hs_wire_has(m, HS_WIRE_SEC_SUMMARY)) {
+		n_theirs = hs_node_syn_summary(n, m);
+	} else {
+		/* their digests, then every owner we know that they did not
+		 * list: generation 0, "send it from the start" */
+		for (i = 0; i < m->sec[HS_WIRE_SEC_DIGESTS].n &&
+			    n_theirs < HS_NODE_MAX_DIGESTS; i++)
+			hs_wire_digest_get(m, i, &n->dig[n_theirs++]);
+		while (n_theirs < HS_NODE_MAX_DIGESTS) {
+			struct hs_wire_digest mine[32];
 
-		got = (unsigned)hs_table_digests(n->c, &cursor, mine, 32);
-		if (got == 0)
-			break;
-		for (i = 0; i < got && n_theirs < HS_NODE_MAX_DIGESTS; i++) {
-			if (mine[i].node == m->hdr.sender_id ||
-			    hs_digest_listed(m, mine[i].node))
-				continue;
-			n->dig[n_theirs++] =
-				(struct hs_wire_digest){ .node = mine[i].node };
+			got = (unsigned)hs_table_digests(n->c, &cursor, mine,
+							 32);
+			if (got == 0)
+				break;
+			for (i = 0; i < got && n_theirs < HS_NODE_MAX_DIGESTS;
+			     i++) {
+				if (mine[i].node == m->hdr.sender_id ||
+				    hs_digest_listed(m, mine[i].node))
+					continue;
+				n->dig[n_theirs++] = (struct hs_wire_digest){
+					.node = mine[i].node };
+			}
 		}
 	}
-
+	/* generation-0 entries are ours, not theirs: wants skips them */
+	n_want = (unsigned)hs_table_wants(n->c, n->dig, n_theirs, n->want,
+					  HS_NODE_MAX_DIGESTS);
+	keep = hs_node_records_room(n, n->dig, n_theirs, false);
 	hs_node_hdr(n, &h, HS_WIRE_ACK);
 	if (hs_wire_build_begin(&b, n->buf, n->p.frame_budget, &h) != 0)
 		return;
@@ -344,7 +630,7 @@ hs_node_on_ack(struct hs_node *n, const struct hs_wire_msg *m,
 {
 	struct hs_wire_builder b;
 	struct hs_wire_hdr h;
-	size_t keep = hs_node_records_room(n, HS_NODE_MAX_RECORDS);
+	size_t keep;
 	unsigned n_want = 0, i;
 	int len, r = 0;
 
@@ -354,6 +640,7 @@ hs_node_on_ack(struct hs_node *n, const struct hs_wire_msg *m,
 		hs_wire_digest_get(m, i, &n->want[n_want++]);
 	if (n_want == 0)
 		return;
+	keep = hs_node_records_room(n, n->want, n_want, false);
 	hs_node_hdr(n, &h, HS_WIRE_ACK2);
 	if (hs_wire_build_begin(&b, n->buf, n->p.frame_budget, &h) != 0)
 		return;
@@ -418,6 +705,7 @@ hs_node_round(struct hs_node *n)
 	bool seed_too;
 
 	hs_table_heartbeat(n->c);
+	hs_members_refresh(n);
 	if (k > 16)
 		k = 16;
 	for (i = 0; i < k; i++) {
@@ -544,10 +832,18 @@ hs_node_create(const struct hs_node_params *params, struct hs_node **out)
 			.name = (const uint8_t *)n->name,
 		};
 
+		uint8_t av[HS_ADDR_VALUE_LEN];
+
 		memcpy(me.addr, n->p.io->local.addr, 16);
 		rc = hs_table_set_self(n->c, &me);
 		if (rc < 0)
 			goto err_ctx;
+		hs_addr_encode(&n->p.io->local, av);
+		if (hs_table_put(n->c, HS_KEY_ADDR, HS_KEY_ADDR_LEN, av,
+				 sizeof(av)) < 0) {
+			rc = -ENOMEM;
+			goto err_ctx;
+		}
 	}
 	/* first round at a random point of the first interval, so that nodes
 	 * started together do not gossip in lockstep */
@@ -576,6 +872,7 @@ hs_node_destroy(struct hs_node *n)
 	hs_table_ctx_detach(n->c);
 	hs_table_destroy(n->t);
 	free(n->members);
+	free(n->all);
 	free(n->seeds);
 	free(n->buf);
 	free(n);

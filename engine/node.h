@@ -17,7 +17,9 @@
  *
  * Threads: a node is driven by one thread at a time (its worker, or the
  * simulator's loop), which must be a registered liburcu QSBR reader, online
- * during every call.  Many nodes may share a thread.
+ * during every call, and announce a quiescent state between polls (the
+ * replaced entries of the node's table are freed only then).  Many nodes
+ * may share a thread.
  */
 #ifndef HS_NODE_H
 #define HS_NODE_H

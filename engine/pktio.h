@@ -12,8 +12,11 @@
  *   - rx_burst and tx_burst never block and never sleep;
  *   - a datagram received stays readable until the next rx_burst on the
  *     same handle (so the engine decodes it in place, without a copy);
- *   - tx_burst copies what it accepts; what it cannot take (a full queue)
- *     it drops and counts, it never waits;
+ *     rx_burst with n = 0 just releases the previous burst;
+ *   - tx_burst copies what it accepts and returns how many that was; what
+ *     it cannot take (a full queue, a link down, too large) it drops and
+ *     counts in tx_drops.  It never waits and the caller never retries:
+ *     gossip repairs a lost frame in a later round;
  *   - counters are per handle, written by the handle's thread only.
  *
  * Thread context: a handle is used by one thread at a time (its worker).
@@ -29,7 +32,8 @@ extern "C" {
 #endif
 
 /* An endpoint: IPv4 (family 4, address in addr[0..3], rest zero) or IPv6
- * (family 6), and a UDP port. */
+ * (family 6), and a UDP port.  pad is always zero, so that drivers may hash
+ * the whole struct. */
 struct hs_addr {
 	uint8_t family;
 	uint8_t pad;

@@ -1,0 +1,288 @@
+/*
+ * Multi-node gossip over drivers/mem, in virtual time (suite "sim").
+ *
+ * N real nodes (engine/node) in one process, one thread, each on its own
+ * port of an in-memory network with seeded loss; every node knows one seed.
+ * Each node writes its own key; the test runs rounds until every node holds
+ * every key with the right value, and asserts that final state on every
+ * node (not a log line, not a counter).  Deterministic from HS_TEST_SEED.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+#include <urcu/urcu-qsbr.h>
+#include <urcu/call-rcu.h>
+
+#include "drivers/mem.h"
+#include "engine/node.h"
+#include "tests/hs_test.h"
+
+#define TICK_NS		1000000ull	/* the loop's step: 1 ms */
+#define INTERVAL_NS	10000000ull	/* rounds every 10 ms */
+
+static uint64_t test_seed;
+static uint64_t vnow;
+
+static uint64_t
+vclock(void *arg)
+{
+	(void)arg;
+	return vnow;
+}
+
+struct cluster {
+	unsigned n;
+	struct hs_memnet *net;
+	struct call_rcu_data *crdp;
+	struct hs_pktio **io;
+	struct hs_node **node;
+	struct hs_addr *addr;
+};
+
+static struct hs_addr
+node_addr(unsigned i)
+{
+	return hs_addr_v4(10, 0, (uint8_t)(i >> 8), (uint8_t)i, 7946);
+}
+
+static void
+cluster_start(struct cluster *cl, unsigned n, double loss, uint64_t seed)
+{
+	struct hs_memnet_params np = { .seed = seed, .loss = loss,
+				       .delay_ns = 200000, .jitter_ns = 100000 };
+	unsigned i;
+
+	memset(cl, 0, sizeof(*cl));
+	cl->n = n;
+	vnow = 0;
+	assert_int_equal(hs_memnet_create(&np, &cl->net), 0);
+	cl->crdp = urcu_qsbr_create_call_rcu_data(0, -1);
+	assert_non_null(cl->crdp);
+	cl->io = calloc(n, sizeof(*cl->io));
+	cl->node = calloc(n, sizeof(*cl->node));
+	cl->addr = calloc(n, sizeof(*cl->addr));
+	for (i = 0; i < n; i++) {
+		struct hs_node_params p = { 0 };
+		char name[32];
+
+		cl->addr[i] = node_addr(i);
+		assert_int_equal(hs_memnet_open(cl->net, &cl->addr[i],
+						&cl->io[i]), 0);
+		snprintf(name, sizeof(name), "node-%u", i);
+		p.id = 1000 + i;
+		p.generation = 1;
+		p.name = name;
+		p.cluster_id = 42;
+		p.seeds = &cl->addr[0];	/* everyone knows node 0 */
+		p.n_seeds = 1;
+		p.interval_ns = INTERVAL_NS;
+		p.jitter_ns = INTERVAL_NS / 10;
+		p.fanout = 3;
+		p.rng_seed = seed + i;
+		p.clock = vclock;
+		p.io = cl->io[i];
+		p.table.crdp = cl->crdp;
+		p.table.max_members = 1024;
+		assert_int_equal(hs_node_create(&p, &cl->node[i]), 0);
+	}
+}
+
+static void
+cluster_stop(struct cluster *cl)
+{
+	unsigned i;
+
+	for (i = 0; i < cl->n; i++) {
+		hs_node_destroy(cl->node[i]);
+		hs_pktio_close(cl->io[i]);
+	}
+	urcu_qsbr_thread_offline();
+	urcu_qsbr_barrier();
+	urcu_qsbr_thread_online();
+	urcu_qsbr_call_rcu_data_free(cl->crdp);
+	hs_memnet_destroy(cl->net);
+	free(cl->io);
+	free(cl->node);
+	free(cl->addr);
+}
+
+/* One millisecond of virtual time: deliver, then let every node work. */
+static void
+cluster_tick(struct cluster *cl)
+{
+	unsigned i, pass;
+
+	vnow += TICK_NS;
+	hs_memnet_advance(cl->net, vnow);
+	for (i = 0; i < cl->n; i++)
+		for (pass = 0; pass < 8 && hs_node_poll(cl->node[i]) > 0;
+		     pass++)
+			;
+	urcu_qsbr_quiescent_state();
+}
+
+static void
+put_own_key(struct cluster *cl, unsigned i, const char *tag)
+{
+	char key[32], val[32];
+
+	snprintf(key, sizeof(key), "%s-%u", tag, i);
+	snprintf(val, sizeof(val), "v-%s-%u", tag, i);
+	assert_true(hs_table_put(hs_node_table_ctx(cl->node[i]), key,
+				 strlen(key), val, strlen(val)) > 0);
+}
+
+/* Does node `at` hold owner j's key `tag` with the right value? */
+static bool
+has_key(struct cluster *cl, unsigned at, unsigned j, const char *tag)
+{
+	struct hs_table_kv kv;
+	char key[32], val[32];
+
+	snprintf(key, sizeof(key), "%s-%u", tag, j);
+	snprintf(val, sizeof(val), "v-%s-%u", tag, j);
+	if (hs_table_get(hs_node_table_ctx(cl->node[at]), 1000 + j, key,
+			 strlen(key), &kv) != 0)
+		return false;
+	return !kv.tombstone && kv.value_len == strlen(val) &&
+	       memcmp(kv.value, val, kv.value_len) == 0;
+}
+
+/* Nodes [a, b) hold the keys `tag` of owners [c, d). */
+static bool
+holds(struct cluster *cl, unsigned a, unsigned b, unsigned c, unsigned d,
+      const char *tag)
+{
+	unsigned i, j;
+
+	for (i = a; i < b; i++)
+		for (j = c; j < d; j++)
+			if (!has_key(cl, i, j, tag))
+				return false;
+	return true;
+}
+
+/* Run rounds until nodes [a, b) hold keys of [c, d); returns the rounds
+ * it took, or fails after max_rounds. */
+static unsigned
+run_until(struct cluster *cl, unsigned a, unsigned b, unsigned c,
+	  unsigned d, const char *tag, unsigned max_rounds)
+{
+	unsigned ms;
+
+	for (ms = 1; ms <= max_rounds * (INTERVAL_NS / TICK_NS); ms++) {
+		cluster_tick(cl);
+		if (ms % (INTERVAL_NS / TICK_NS) == 0 &&
+		    holds(cl, a, b, c, d, tag))
+			return ms / (unsigned)(INTERVAL_NS / TICK_NS);
+	}
+	fail_msg("nodes %u..%u still miss keys '%s' of %u..%u after %u rounds",
+		 a, b - 1, tag, c, d - 1, max_rounds);
+	return 0;
+}
+
+static void
+converge(unsigned n, double loss, unsigned max_rounds)
+{
+	struct cluster cl;
+	unsigned i, rounds;
+
+	cluster_start(&cl, n, loss, test_seed);
+	for (i = 0; i < n; i++)
+		put_own_key(&cl, i, "k");
+	rounds = run_until(&cl, 0, n, 0, n, "k", max_rounds);
+	printf("# %u nodes, loss %.0f%%: every node has every key after %u "
+	       "rounds\n", n, loss * 100, rounds);
+	/* and every node knows every member */
+	for (i = 0; i < n; i++) {
+		struct hs_node_stats st;
+
+		hs_node_stats(cl.node[i], &st);
+		assert_int_equal(st.members, n - 1);
+	}
+	cluster_stop(&cl);
+}
+
+static void
+test_converge_0(void **state)
+{
+	(void)state;
+	converge(100, 0.0, 60);
+}
+
+static void
+test_converge_10(void **state)
+{
+	(void)state;
+	converge(100, 0.10, 80);
+}
+
+static void
+test_converge_30(void **state)
+{
+	(void)state;
+	converge(120, 0.30, 120);
+}
+
+/* Converge, split 50/50, write on both sides, check each side converges
+ * alone and the other side does not get its keys, heal: everyone ends
+ * with every key. */
+static void
+test_partition_heal(void **state)
+{
+	enum { N = 100, H = N / 2 };
+	struct cluster cl;
+	unsigned i, k;
+
+	(void)state;
+	cluster_start(&cl, N, 0.0, test_seed + 7);
+	for (i = 0; i < N; i++)
+		put_own_key(&cl, i, "a");
+	run_until(&cl, 0, N, 0, N, "a", 60);
+
+	for (i = 0; i < N; i++)
+		hs_memnet_set_group(cl.net, &cl.addr[i], i < H ? 1 : 2);
+	for (i = 0; i < N; i++)
+		put_own_key(&cl, i, "b");
+	run_until(&cl, 0, H, 0, H, "b", 60);
+	run_until(&cl, H, N, H, N, "b", 60);
+	for (k = 0; k < 20; k++)	/* 20 more rounds: still apart */
+		for (i = 0; i < INTERVAL_NS / TICK_NS; i++)
+			cluster_tick(&cl);
+	for (i = 0; i < H; i++)
+		assert_false(has_key(&cl, i, H, "b"));
+	for (i = H; i < N; i++)
+		assert_false(has_key(&cl, i, 0, "b"));
+
+	for (i = 0; i < N; i++)
+		hs_memnet_set_group(cl.net, &cl.addr[i], 0);
+	run_until(&cl, 0, N, 0, N, "b", 80);
+	assert_true(holds(&cl, 0, N, 0, N, "a"));
+	cluster_stop(&cl);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_converge_0),
+		cmocka_unit_test(test_converge_10),
+		cmocka_unit_test(test_converge_30),
+		cmocka_unit_test(test_partition_heal),
+	};
+	int rc;
+
+	test_seed = hs_test_seed("test_gossip");
+	urcu_qsbr_register_thread();
+	rc = cmocka_run_group_tests(tests, NULL, NULL);
+	urcu_qsbr_unregister_thread();
+	return rc;
+}
