@@ -30,6 +30,7 @@
 #define HS_NODE_RX_BURST	32
 #define HS_NODE_MAX_DIGESTS	256	/* a SYN's digests + owners it lacks */
 #define HS_NODE_MAX_RECORDS	8	/* node records per ACK/ACK2 */
+#define HS_NODE_RUMORS		256	/* updates pushed at once, at most */
 
 /*
  * Node metadata travels as reserved keys of the owner's own key space
@@ -45,6 +46,11 @@
 struct hs_member {
 	uint64_t id;
 	struct hs_addr addr;
+};
+
+struct hs_rumor {
+	struct hs_table_change ch;
+	unsigned rounds_left;
 };
 
 /* A digest and its summary bucket (docs/PROTOCOL.md 6.2). */
@@ -69,6 +75,11 @@ struct hs_node {
 	struct hs_bdig *all;			/* every digest, by bucket */
 	unsigned n_all;
 	unsigned cap_all;
+	struct hs_rumor *rumors;		/* HS_NODE_RUMORS, FIFO */
+	unsigned rumor_head;			/* oldest */
+	unsigned n_rumors;
+	double push_tokens;			/* at-once pushes allowed */
+	uint64_t push_tokens_at;		/* clock of the last refill */
 	struct hs_wire_digest dig[HS_NODE_MAX_DIGESTS];
 	struct hs_wire_digest want[HS_NODE_MAX_DIGESTS];
 	struct hs_node_stats st;
@@ -695,6 +706,140 @@ hs_node_rx(struct hs_node *n, const struct hs_pkt *pkt)
 	}
 }
 
+/* ---- rumor mongering ---- */
+
+static unsigned
+hs_node_rumor_rounds(const struct hs_node *n)
+{
+	unsigned r = 1, m = n->n_members + 1;
+
+	if (n->p.rumor_rounds != 0)
+		return n->p.rumor_rounds;
+	while (m > 1) {		/* ceil(log2(members + 1)) + 1 */
+		m = (m + 1) / 2;
+		r++;
+	}
+	return r;
+}
+
+static struct hs_rumor *
+hs_node_rumor_at(struct hs_node *n, unsigned i)
+{
+	return &n->rumors[(n->rumor_head + i) % HS_NODE_RUMORS];
+}
+
+/* A PUSH with the rumors [from, n_rumors), cut to the frame; returns the
+ * frame length, or 0 when it carries nothing. */
+static int
+hs_node_build_push(struct hs_node *n, unsigned from)
+{
+	struct hs_wire_builder b;
+	struct hs_wire_hdr h;
+	unsigned i, put = 0;
+	int r;
+
+	hs_node_hdr(n, &h, HS_WIRE_PUSH);
+	if (hs_wire_build_begin(&b, n->buf, n->p.frame_budget, &h) != 0 ||
+	    hs_wire_section_begin(&b, HS_WIRE_SEC_DELTAS) != 0)
+		return 0;
+	for (i = from; i < n->n_rumors; i++) {
+		r = hs_table_put_entry(n->c, &hs_node_rumor_at(n, i)->ch, &b);
+		if (r == -EMSGSIZE)
+			break;
+		put += r > 0;
+	}
+	hs_wire_section_end(&b);
+	if (put == 0)
+		return 0;
+	r = hs_wire_build_end(&b);
+	return r > 0 ? r : 0;
+}
+
+/* Send the frame in n->buf to up to k random members. */
+static void
+hs_node_send_random(struct hs_node *n, int len, unsigned k)
+{
+	unsigned i;
+
+	if (len <= 0 || n->n_members == 0)
+		return;
+	if (k > n->n_members)
+		k = n->n_members;
+	for (i = 0; i < k; i++) {
+		/* with replacement: k is small against the membership */
+		unsigned x = (unsigned)(hs_node_rand(n) % n->n_members);
+
+		hs_node_send(n, &n->members[x].addr, len);
+		n->st.push_sent++;
+	}
+}
+
+/*
+ * Take the entries the table installed since the last call as rumors; with
+ * push-at-once, push the new ones to fanout peers now, as the rate allows.
+ */
+static void
+hs_node_take_rumors(struct hs_node *n, uint64_t now)
+{
+	struct hs_table_change ch[32];
+	unsigned got, i, first_new = n->n_rumors;
+
+	while ((got = hs_table_changes(n->c, ch, 32)) > 0) {
+		for (i = 0; i < got; i++) {
+			struct hs_rumor *r;
+
+			if (n->n_rumors == HS_NODE_RUMORS) {
+				n->rumor_head = (n->rumor_head + 1) %
+						HS_NODE_RUMORS;
+				n->n_rumors--;
+				n->st.rumors_dropped++;
+				if (first_new > 0)
+					first_new--;
+			}
+			r = hs_node_rumor_at(n, n->n_rumors++);
+			r->ch = ch[i];
+			r->rounds_left = hs_node_rumor_rounds(n);
+		}
+	}
+	if (n->p.push_now_off || first_new == n->n_rumors)
+		return;
+	/* token bucket: push_now_per_s, bursts of one round's worth */
+	n->push_tokens += (double)(now - n->push_tokens_at) * 1e-9 *
+			  n->p.push_now_per_s;
+	if (n->push_tokens > n->p.fanout * 4)
+		n->push_tokens = n->p.fanout * 4;
+	n->push_tokens_at = now;
+	if (n->push_tokens < n->p.fanout) {
+		n->st.push_now_limited++;
+		return;
+	}
+	n->push_tokens -= n->p.fanout;
+	hs_node_send_random(n, hs_node_build_push(n, first_new), n->p.fanout);
+}
+
+/* Each round: push every live rumor to the round's peers, then age them. */
+static void
+hs_node_push_rumors(struct hs_node *n, const unsigned *picked, unsigned k)
+{
+	unsigned i, kept = 0;
+	int len;
+
+	if (n->n_rumors == 0)
+		return;
+	len = hs_node_build_push(n, 0);
+	for (i = 0; len > 0 && i < k; i++) {
+		hs_node_send(n, &n->members[picked[i]].addr, len);
+		n->st.push_sent++;
+	}
+	for (i = 0; i < n->n_rumors; i++) {
+		struct hs_rumor *r = hs_node_rumor_at(n, i);
+
+		if (--r->rounds_left > 0)
+			*hs_node_rumor_at(n, kept++) = *r;
+	}
+	n->n_rumors = kept;
+}
+
 /* ---- rounds ---- */
 
 static void
@@ -719,6 +864,7 @@ hs_node_round(struct hs_node *n)
 		picked[i] = x;
 		hs_node_send_syn(n, &n->members[x].addr);
 	}
+	hs_node_push_rumors(n, picked, k);
 	/* Cassandra's rule: a seed now and then (always while we know no
 	 * member), so that a cluster split by its own gossip heals. */
 	seed_too = n->p.n_seeds != 0 &&
@@ -748,6 +894,7 @@ hs_node_poll(struct hs_node *n)
 	if (got > 0)
 		work += got;
 	now = hs_node_now(n);
+	hs_node_take_rumors(n, now);
 	if (now >= n->next_round) {
 		hs_node_round(n);
 		hs_node_schedule(n, now);
@@ -772,6 +919,8 @@ hs_node_params_default(struct hs_node_params *p)
 		p->frame_budget = HS_WIRE_FRAME_DEFAULT;
 	if (p->clock == NULL)
 		p->clock = hs_node_clock_monotonic;
+	if (p->push_now_per_s == 0)
+		p->push_now_per_s = 500;
 }
 
 int
@@ -802,8 +951,9 @@ hs_node_create(const struct hs_node_params *params, struct hs_node **out)
 	n->rng = n->p.rng_seed ^ n->p.id;
 	rc = -ENOMEM;
 	n->buf = malloc(n->p.frame_budget);
-	if (n->buf == NULL)
-		goto err_n;
+	n->rumors = calloc(HS_NODE_RUMORS, sizeof(*n->rumors));
+	if (n->buf == NULL || n->rumors == NULL)
+		goto err_buf;
 	if (n->p.n_seeds != 0) {
 		n->seeds = calloc(n->p.n_seeds, sizeof(*n->seeds));
 		if (n->seeds == NULL)
@@ -858,6 +1008,7 @@ err_table:
 err_seeds:
 	free(n->seeds);
 err_buf:
+	free(n->rumors);
 	free(n->buf);
 err_n:
 	free(n);
@@ -874,6 +1025,7 @@ hs_node_destroy(struct hs_node *n)
 	free(n->members);
 	free(n->all);
 	free(n->seeds);
+	free(n->rumors);
 	free(n->buf);
 	free(n);
 }
@@ -901,4 +1053,5 @@ hs_node_stats(const struct hs_node *n, struct hs_node_stats *s)
 {
 	*s = n->st;
 	s->members = n->n_members;
+	s->rumors = n->n_rumors;
 }

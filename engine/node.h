@@ -15,6 +15,12 @@
  * digests of what the ACK sender wants, and node records) -> ACK2 (the
  * deltas asked for).  docs/PROTOCOL.md has the messages.
  *
+ * Rumor mongering rides on top: every entry the node installs (merged or
+ * written locally) is pushed (PUSH, one-version delta groups) to the round's
+ * peers for about log2(members) rounds, and, unless push_now_off, to fanout
+ * peers at once, bounded by a rate.  Anti-entropy backs rumors up, so a
+ * lost or aged-out rumor only costs time.
+ *
  * Threads: a node is driven by one thread at a time (its worker, or the
  * simulator's loop), which must be a registered liburcu QSBR reader, online
  * during every call, and announce a quiescent state between polls (the
@@ -24,6 +30,7 @@
 #ifndef HS_NODE_H
 #define HS_NODE_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "engine/pktio.h"
@@ -47,6 +54,11 @@ struct hs_node_params {
 	unsigned fanout;		/* peers per round; default 3 */
 	uint16_t frame_budget;		/* UDP payload; default 1472 */
 	uint64_t rng_seed;		/* peer choice, jitter */
+	unsigned rumor_rounds;		/* rounds a fresh update is pushed;
+					 * default ceil(log2(members + 1)) + 1 */
+	bool push_now_off;		/* default: push fresh updates at once
+					 * too, not only with the next round */
+	unsigned push_now_per_s;	/* bound on those pushes; default 500 */
 	hs_clock_fn clock;		/* default CLOCK_MONOTONIC */
 	void *clock_arg;
 	struct hs_pktio *io;		/* the node's handle; not owned */
@@ -68,6 +80,10 @@ struct hs_node_stats {
 	uint64_t syn_sent;
 	uint64_t ack_sent;
 	uint64_t ack2_sent;
+	uint64_t push_sent;		/* rumor frames, rounds and at once */
+	uint64_t push_now_limited;	/* at-once pushes refused by the rate */
+	uint64_t rumors;		/* updates being pushed now */
+	uint64_t rumors_dropped;	/* rumor list full: oldest dropped */
 	uint64_t members;
 };
 

@@ -86,6 +86,7 @@ struct hs_noderec {
 };
 
 struct hs_ogen {
+	uint64_t owner;
 	uint64_t generation;
 	uint64_t watermark;		/* atomic */
 	uint64_t max_seen;		/* atomic: highest version installed */
@@ -119,8 +120,15 @@ struct hs_merge_item {
 	uint64_t hash;
 };
 
+#define HS_CHANGE_RING		256	/* power of two */
+
 struct hs_table_ctx {
 	struct hs_table *t;
+	/* entries this context installed, for rumor mongering: written and
+	 * read by the context's own thread only */
+	struct hs_table_change changes[HS_CHANGE_RING];
+	unsigned change_head;		/* next to write */
+	unsigned change_tail;		/* next to read */
 	struct hs_pool_cache *pool;
 	int bound;
 	unsigned n_retire;
@@ -329,12 +337,14 @@ hs_log_unpublish(struct hs_ogen *og, struct hs_entry *e)
 /* ---- owner generations ---- */
 
 static struct hs_ogen *
-hs_ogen_new(struct hs_table *t, uint64_t generation, uint64_t floor)
+hs_ogen_new(struct hs_table *t, uint64_t owner, uint64_t generation,
+	    uint64_t floor)
 {
 	struct hs_ogen *og = calloc(1, sizeof(*og));
 
 	if (og == NULL)
 		return NULL;
+	og->owner = owner;
 	og->generation = generation;
 	og->floor = floor;
 	og->log_mask = t->p.log_slots - 1;
@@ -590,7 +600,7 @@ hs_ogen_for(struct hs_table_ctx *c, struct hs_owner *o, uint64_t gen,
 			*rc = -ESTALE;
 			return NULL;
 		}
-		nw = hs_ogen_new(t, gen, floor);
+		nw = hs_ogen_new(t, o->id, gen, floor);
 		if (nw == NULL) {
 			HS_COUNTER_INC(c->n.nomem);
 			*rc = -ENOMEM;
@@ -612,7 +622,7 @@ static struct hs_ogen *
 hs_ogen_reset(struct hs_table_ctx *c, struct hs_owner *o, struct hs_ogen *og,
 	      uint64_t floor)
 {
-	struct hs_ogen *nw = hs_ogen_new(c->t, og->generation, floor);
+	struct hs_ogen *nw = hs_ogen_new(c->t, o->id, og->generation, floor);
 
 	if (nw == NULL) {
 		HS_COUNTER_INC(c->n.nomem);
@@ -704,6 +714,25 @@ hs_entry_new(struct hs_table_ctx *c, uint64_t version, uint8_t flags,
 	if (value_len != 0)
 		memcpy(e->data + key_len, value, value_len);
 	return e;
+}
+
+/* Remember an installed entry for hs_table_changes(); when the ring is
+ * full the oldest is overwritten and counted: rumors are an optimisation,
+ * anti-entropy still carries what they miss. */
+static inline void
+hs_change_note(struct hs_table_ctx *c, const struct hs_ogen *og,
+	       uint64_t version)
+{
+	struct hs_table_change *ch;
+
+	if (c->change_head - c->change_tail == HS_CHANGE_RING) {
+		c->change_tail++;
+		HS_COUNTER_INC(c->n.changes_lost);
+	}
+	ch = &c->changes[c->change_head++ & (HS_CHANGE_RING - 1)];
+	ch->owner = og->owner;
+	ch->generation = og->generation;
+	ch->version = version;
 }
 
 /*
@@ -812,6 +841,7 @@ installed:
 	if (flags & HS_ENT_TOMBSTONE)
 		__atomic_add_fetch(&og->n_tombstones, 1, __ATOMIC_RELAXED);
 	hs_log_publish(t, og, nw);
+	hs_change_note(c, og, version);
 	return 1;
 
 not_newer:
@@ -1510,6 +1540,54 @@ hs_table_build_deltas(struct hs_table_ctx *c,
 	return r < 0 ? r : total;
 }
 
+/* ---- rumors ---- */
+
+unsigned
+hs_table_changes(struct hs_table_ctx *c, struct hs_table_change *out,
+		 unsigned max)
+{
+	unsigned n = 0;
+
+	while (n < max && c->change_tail != c->change_head)
+		out[n++] = c->changes[c->change_tail++ &
+				      (HS_CHANGE_RING - 1)];
+	return n;
+}
+
+int
+hs_table_put_entry(struct hs_table_ctx *c, const struct hs_table_change *ch,
+		   struct hs_wire_builder *b)
+{
+	struct hs_owner *o = hs_owner_find(c->t, ch->owner);
+	struct hs_ogen *og = o != NULL ? rcu_dereference(o->ogen) : NULL;
+	struct hs_entry **log;
+	struct hs_entry *e;
+	int r;
+
+	if (og == NULL || og->generation != ch->generation)
+		return 0;
+	log = __atomic_load_n(&og->log, __ATOMIC_ACQUIRE);
+	if (log == NULL)
+		return 0;
+	e = __atomic_load_n(&log[ch->version & og->log_mask], __ATOMIC_ACQUIRE);
+	if (e == NULL || e->version != ch->version || hs_entry_superseded(e))
+		return 0;	/* replaced since: the newer one is a rumor */
+	/* (v - 1, v]: exactly one version, so the group is truthful whatever
+	 * else the owner wrote; a receiver at v - 1 advances to v */
+	r = hs_wire_group_begin(b, ch->owner, ch->generation, ch->version - 1,
+				__atomic_load_n(&og->floor, __ATOMIC_ACQUIRE),
+				0);
+	if (r < 0)
+		return r;
+	r = hs_put(b, e);
+	if (r < 0) {
+		hs_wire_group_cancel(b);
+		return r;
+	}
+	r = hs_wire_group_end(b, ch->version);
+	return r < 0 ? r : 1;
+}
+
 /* ---- garbage collection ---- */
 
 static unsigned
@@ -1720,7 +1798,7 @@ hs_table_create(const struct hs_table_params *params, struct hs_table **out)
 	if (t->crdp == NULL)
 		goto err_owners;
 	t->self = calloc(1, sizeof(*t->self));
-	og = hs_ogen_new(t, t->p.self_generation, 0);
+	og = hs_ogen_new(t, t->p.self_id, t->p.self_generation, 0);
 	if (t->self == NULL || og == NULL) {
 		free(og);
 		goto err_crdp;

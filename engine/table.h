@@ -86,6 +86,7 @@ struct hs_table_stats {
 	uint64_t retired;
 	uint64_t log_fallbacks;		/* delta builds that scanned keys */
 	uint64_t index_grows;		/* key indexes grown or compacted */
+	uint64_t changes_lost;		/* change ring overwrites (rumors) */
 };
 
 /* A read view of one entry (immutable while the caller stays online). */
@@ -191,6 +192,30 @@ int hs_table_node_get(struct hs_table_ctx *c, uint64_t owner,
 typedef int (*hs_table_kv_cb)(const struct hs_table_kv *kv, void *arg);
 int hs_table_foreach(struct hs_table_ctx *c, uint64_t owner,
 		     hs_table_kv_cb cb, void *arg);
+
+/* An entry this context installed (merged or written locally). */
+struct hs_table_change {
+	uint64_t owner;
+	uint64_t generation;
+	uint64_t version;
+};
+
+/*
+ * Take up to max of the entries this context installed since the last
+ * call, oldest first (a bounded ring: past 256 the oldest are lost and
+ * counted in changes_lost).  The context's own thread only.
+ */
+unsigned hs_table_changes(struct hs_table_ctx *c, struct hs_table_change *out,
+			  unsigned max);
+
+/*
+ * Put the entry of ch as a one-version delta group (version - 1, version]
+ * into b's open DELTAS section (rumor mongering).  Returns 1, 0 when the
+ * entry is gone or superseded (nothing put), -EMSGSIZE, -EINVAL.
+ */
+int hs_table_put_entry(struct hs_table_ctx *c,
+		       const struct hs_table_change *ch,
+		       struct hs_wire_builder *b);
 
 /* Our digest for one owner, or -ENOENT. */
 int hs_table_digest(struct hs_table_ctx *c, uint64_t owner,

@@ -269,6 +269,58 @@ test_partition_heal(void **state)
 	cluster_stop(&cl);
 }
 
+/* After membership converged, one node writes a key: rumors carry it to
+ * all 200 nodes within a few rounds; once they age out, no node sends
+ * another PUSH (anti-entropy SYNs go on, rumor traffic stops). */
+static void
+test_broadcast_and_rumors_age_out(void **state)
+{
+	enum { N = 200 };
+	struct cluster cl;
+	uint64_t pushes;
+	unsigned i, rounds, r;
+
+	(void)state;
+	cluster_start(&cl, N, 0.0, test_seed + 11);
+	for (i = 0; i < N; i++)
+		put_own_key(&cl, i, "m");
+	run_until(&cl, 0, N, 0, N, "m", 120);
+	for (r = 0; r < 12; r++)	/* let the bootstrap rumors die */
+		for (i = 0; i < INTERVAL_NS / TICK_NS; i++)
+			cluster_tick(&cl);
+
+	put_own_key(&cl, 7, "bc");
+	rounds = run_until(&cl, 0, N, 7, 8, "bc", 30);
+	printf("# broadcast to %u nodes: %u rounds\n", N, rounds);
+	/* push-pull gossip with fanout 3 reaches N nodes in about
+	 * log3(N) + ln(N) = 4.8 + 5.3 rounds; 12 leaves room for jitter */
+	assert_true(rounds <= 12);
+
+	/* ceil(log2(N + 1)) + 1 = 9 rounds of rumors, then silence */
+	for (r = 0; r < 12; r++)
+		for (i = 0; i < INTERVAL_NS / TICK_NS; i++)
+			cluster_tick(&cl);
+	pushes = 0;
+	for (i = 0; i < N; i++) {
+		struct hs_node_stats st;
+
+		hs_node_stats(cl.node[i], &st);
+		assert_int_equal(st.rumors, 0);
+		pushes += st.push_sent;
+	}
+	for (r = 0; r < 10; r++)
+		for (i = 0; i < INTERVAL_NS / TICK_NS; i++)
+			cluster_tick(&cl);
+	for (i = 0; i < N; i++) {
+		struct hs_node_stats st;
+
+		hs_node_stats(cl.node[i], &st);
+		pushes -= st.push_sent;
+	}
+	assert_int_equal(pushes, 0);
+	cluster_stop(&cl);
+}
+
 int
 main(void)
 {
@@ -277,6 +329,7 @@ main(void)
 		cmocka_unit_test(test_converge_10),
 		cmocka_unit_test(test_converge_30),
 		cmocka_unit_test(test_partition_heal),
+		cmocka_unit_test(test_broadcast_and_rumors_age_out),
 	};
 	int rc;
 
