@@ -75,6 +75,8 @@ struct hs_node {
 	struct hs_bdig *all;			/* every digest, by bucket */
 	unsigned n_all;
 	unsigned cap_all;
+	uint64_t all_round;			/* round of that snapshot + 1 */
+	uint32_t all_buckets;			/* its n_buckets */
 	struct hs_rumor *rumors;		/* HS_NODE_RUMORS, FIFO */
 	unsigned rumor_head;			/* oldest */
 	unsigned n_rumors;
@@ -259,9 +261,12 @@ hs_bdig_cmp(const void *a, const void *b)
 
 /*
  * Every digest we hold, with its bucket of n_buckets, sorted by bucket.
- * O(members): a walk of the owners, once per round or per SYN received
- * (incremental bucket hashes, so that this follows the difference and not
- * N, are the next step).  Returns the count, or -ENOMEM.
+ * O(members log members), so taken at most once per round and n_buckets
+ * and reused by every SYN sent or answered in that round: a bucket that
+ * changed since only looks different (a little redundant work), an owner
+ * that appeared since is covered next round.  Incremental bucket hashes,
+ * so that this follows the difference and not N, are the next step.
+ * Returns the count, or -ENOMEM.
  */
 static int
 hs_node_snapshot(struct hs_node *n, uint32_t n_buckets)
@@ -269,6 +274,9 @@ hs_node_snapshot(struct hs_node *n, uint32_t n_buckets)
 	uint64_t cursor = 0, owners = hs_table_owners(n->t);
 	struct hs_wire_digest d[32];
 	int got, i;
+
+	if (n->all_round == n->st.rounds + 1 && n->all_buckets == n_buckets)
+		return (int)n->n_all;
 
 	if (owners + 32 > n->cap_all) {
 		unsigned cap = (unsigned)owners + 64;
@@ -288,6 +296,8 @@ hs_node_snapshot(struct hs_node *n, uint32_t n_buckets)
 			n->n_all++;
 		}
 	qsort(n->all, n->n_all, sizeof(*n->all), hs_bdig_cmp);
+	n->all_round = n->st.rounds + 1;
+	n->all_buckets = n_buckets;
 	return (int)n->n_all;
 }
 
