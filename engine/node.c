@@ -1,18 +1,18 @@
 /*
- * hearsay node: rounds and the SYN/ACK/ACK2 exchange.  See node.h.
+ * hearsay node: rounds, the SYN/ACK/ACK2 exchange and rumor mongering.
+ * See node.h.
  *
- * Peer sampling here is the simplest correct one: the members the node has
- * node records for, in an array, chosen uniformly (the issue's pluggable
- * sampling service and rack awareness come next).  A SYN lists the digests
- * of every owner the sender knows when they fit one frame; a receiver
- * therefore treats an owner missing from a SYN as unknown to its sender and
- * sends it from version 0.  Larger clusters need bucket summaries (issue
- * #3, next step); until then a SYN that cannot list everything lists a
- * random window, which only costs the receiver some redundant deltas.
+ * Peers come from a sampling service (engine/peers.h): by default the
+ * node's own members, learnt from the hs.addr keys it replicates and from
+ * node records; the simulator plugs in one shared list.  A SYN lists the
+ * digests of every owner the sender knows when they fit one frame, or a
+ * bucket summary over a range with every digest of those buckets
+ * (docs/PROTOCOL.md 7.1), so that the receiver always knows which owners
+ * the SYN speaks for.
  *
  * Every frame is built in one per-node buffer of frame_budget bytes and
  * handed to the driver, which copies it.  Nothing here allocates after
- * hs_node_create except when a new member joins the array.
+ * hs_node_create except when the member list or the owner snapshot grows.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -24,6 +24,7 @@
 
 #include "engine/log.h"
 #include "engine/node.h"
+#include "engine/peers_priv.h"
 #include "engine/util.h"
 #include "engine/wire.h"
 
@@ -42,11 +43,6 @@
 #define HS_KEY_ADDR		"hs.addr"
 #define HS_KEY_ADDR_LEN		7
 #define HS_ADDR_VALUE_LEN	20
-
-struct hs_member {
-	uint64_t id;
-	struct hs_addr addr;
-};
 
 struct hs_rumor {
 	struct hs_table_change ch;
@@ -68,9 +64,10 @@ struct hs_node {
 	uint64_t rng;
 	uint64_t next_round;
 	uint64_t seq;
-	struct hs_member *members;
-	unsigned n_members;
-	unsigned cap_members;
+	struct hs_peers_members own;		/* default sampler's state */
+	struct hs_peer_sampler sampler;
+	bool membership;			/* we gossip membership: our
+						 * hs.addr and node records */
 	uint8_t *buf;				/* frame_budget bytes */
 	struct hs_bdig *all;			/* every digest, by bucket */
 	unsigned n_all;
@@ -125,45 +122,26 @@ hs_node_schedule(struct hs_node *n, uint64_t now)
 
 /* ---- members ---- */
 
-static struct hs_member *
-hs_member_find(struct hs_node *n, uint64_t id)
+static unsigned
+hs_node_n_peers(const struct hs_node *n)
 {
-	unsigned i;
-
-	for (i = 0; i < n->n_members; i++)
-		if (n->members[i].id == id)
-			return &n->members[i];
-	return NULL;
+	return n->sampler.ops->count(n->sampler.ctx);
 }
 
-/* Learn or update a member's address from its node record. */
+/* Learn a member's address from its node record. */
 static void
 hs_member_learn(struct hs_node *n, const struct hs_wire_node *r)
 {
-	struct hs_member *m;
+	struct hs_addr a;
 
 	if (r->node == n->p.id || r->status == HS_WIRE_ST_LEFT ||
 	    r->status == HS_WIRE_ST_DEAD)
 		return;
-	m = hs_member_find(n, r->node);
-	if (m == NULL) {
-		if (n->n_members == n->cap_members) {
-			unsigned cap = n->cap_members ? 2 * n->cap_members : 16;
-			struct hs_member *nm = realloc(n->members,
-						       cap * sizeof(*nm));
-
-			if (nm == NULL)
-				return;	/* learnt again from the next record */
-			n->members = nm;
-			n->cap_members = cap;
-		}
-		m = &n->members[n->n_members++];
-		m->id = r->node;
-	}
-	memset(&m->addr, 0, sizeof(m->addr));
-	m->addr.family = r->family;
-	m->addr.port = r->port;
-	memcpy(m->addr.addr, r->addr, 16);
+	memset(&a, 0, sizeof(a));
+	a.family = r->family;
+	a.port = r->port;
+	memcpy(a.addr, r->addr, 16);
+	n->sampler.ops->learn(n->sampler.ctx, r->node, &a);
 }
 
 static void
@@ -199,7 +177,7 @@ hs_members_refresh(struct hs_node *n)
 	uint64_t cursor = 0;
 	int got, i;
 
-	if (hs_table_owners(n->t) <= (uint64_t)n->n_members + 1)
+	if (hs_table_owners(n->t) <= (uint64_t)hs_node_n_peers(n) + 1)
 		return;
 	while ((got = hs_table_digests(n->c, &cursor, d, 32)) > 0) {
 		for (i = 0; i < got; i++) {
@@ -208,7 +186,6 @@ hs_members_refresh(struct hs_node *n)
 			struct hs_addr a;
 
 			if (d[i].node == n->p.id ||
-			    hs_member_find(n, d[i].node) != NULL ||
 			    hs_table_get(n->c, d[i].node, HS_KEY_ADDR,
 					 HS_KEY_ADDR_LEN, &kv) != 0 ||
 			    kv.tombstone ||
@@ -378,7 +355,7 @@ hs_node_put_records(struct hs_node *n, struct hs_wire_builder *b,
 	struct hs_wire_node r;
 	unsigned i, put = 0;
 
-	if (hs_wire_section_begin(b, HS_WIRE_SEC_NODES) != 0)
+	if (!n->membership || hs_wire_section_begin(b, HS_WIRE_SEC_NODES) != 0)
 		return;
 	if (self && hs_node_record(n, n->p.id, &r) == 0 &&
 	    hs_wire_put_node(b, &r) == 0)
@@ -407,6 +384,8 @@ hs_node_records_room(struct hs_node *n, const struct hs_wire_digest *digs,
 	size_t room = 0;
 	unsigned i, k = 0;
 
+	if (!n->membership)
+		return 0;
 	for (i = 0; i < n_digs && k < HS_NODE_MAX_RECORDS; i++)
 		k += digs[i].generation == 0;
 	if (self)
@@ -721,7 +700,7 @@ hs_node_rx(struct hs_node *n, const struct hs_pkt *pkt)
 static unsigned
 hs_node_rumor_rounds(const struct hs_node *n)
 {
-	unsigned r = 1, m = n->n_members + 1;
+	unsigned r = 1, m = hs_node_n_peers(n) + 1;
 
 	if (n->p.rumor_rounds != 0)
 		return n->p.rumor_rounds;
@@ -738,8 +717,9 @@ hs_node_rumor_at(struct hs_node *n, unsigned i)
 	return &n->rumors[(n->rumor_head + i) % HS_NODE_RUMORS];
 }
 
-/* A PUSH with the rumors [from, n_rumors), cut to the frame; returns the
- * frame length, or 0 when it carries nothing. */
+/* A PUSH with the rumors [from, n_rumors), newest first (the freshest
+ * update is the one fewest nodes hold), cut to the frame; returns the frame
+ * length, or 0 when it carries nothing. */
 static int
 hs_node_build_push(struct hs_node *n, unsigned from)
 {
@@ -752,7 +732,7 @@ hs_node_build_push(struct hs_node *n, unsigned from)
 	if (hs_wire_build_begin(&b, n->buf, n->p.frame_budget, &h) != 0 ||
 	    hs_wire_section_begin(&b, HS_WIRE_SEC_DELTAS) != 0)
 		return 0;
-	for (i = from; i < n->n_rumors; i++) {
+	for (i = n->n_rumors; i-- > from;) {
 		r = hs_table_put_entry(n->c, &hs_node_rumor_at(n, i)->ch, &b);
 		if (r == -EMSGSIZE)
 			break;
@@ -765,28 +745,29 @@ hs_node_build_push(struct hs_node *n, unsigned from)
 	return r > 0 ? r : 0;
 }
 
-/* Send the frame in n->buf to up to k random members. */
+/* Send the frame in n->buf to k random peers. */
 static void
 hs_node_send_random(struct hs_node *n, int len, unsigned k)
 {
-	unsigned i;
+	struct hs_peer peers[16];
+	unsigned i, got;
 
-	if (len <= 0 || n->n_members == 0)
+	if (len <= 0)
 		return;
-	if (k > n->n_members)
-		k = n->n_members;
-	for (i = 0; i < k; i++) {
-		/* with replacement: k is small against the membership */
-		unsigned x = (unsigned)(hs_node_rand(n) % n->n_members);
-
-		hs_node_send(n, &n->members[x].addr, len);
+	got = n->sampler.ops->sample(n->sampler.ctx, n->p.id, &n->rng, peers,
+				     k);
+	for (i = 0; i < got; i++) {
+		hs_node_send(n, &peers[i].addr, len);
 		n->st.push_sent++;
 	}
 }
 
 /*
- * Take the entries the table installed since the last call as rumors; with
- * push-at-once, push the new ones to fanout peers now, as the rate allows.
+ * Take the entries the table installed since the last call (merged by any
+ * message, or written here) as rumors: pushing what anti-entropy repaired
+ * too speeds a catching-up cluster (100 nodes bootstrapping: 10 rounds
+ * against 24 when only PUSHed and local entries became rumors).  With
+ * push-at-once, push new rumors to fanout peers now, as the rate allows.
  */
 static void
 hs_node_take_rumors(struct hs_node *n, uint64_t now)
@@ -829,7 +810,8 @@ hs_node_take_rumors(struct hs_node *n, uint64_t now)
 
 /* Each round: push every live rumor to the round's peers, then age them. */
 static void
-hs_node_push_rumors(struct hs_node *n, const unsigned *picked, unsigned k)
+hs_node_push_rumors(struct hs_node *n, const struct hs_peer *peers,
+		    unsigned k)
 {
 	unsigned i, kept = 0;
 	int len;
@@ -838,7 +820,7 @@ hs_node_push_rumors(struct hs_node *n, const unsigned *picked, unsigned k)
 		return;
 	len = hs_node_build_push(n, 0);
 	for (i = 0; len > 0 && i < k; i++) {
-		hs_node_send(n, &n->members[picked[i]].addr, len);
+		hs_node_send(n, &peers[i].addr, len);
 		n->st.push_sent++;
 	}
 	for (i = 0; i < n->n_rumors; i++) {
@@ -855,32 +837,23 @@ hs_node_push_rumors(struct hs_node *n, const unsigned *picked, unsigned k)
 static void
 hs_node_round(struct hs_node *n)
 {
-	unsigned k = n->p.fanout < n->n_members ? n->p.fanout : n->n_members;
-	unsigned picked[16], i, j;
+	struct hs_peer peers[16];
+	unsigned k, i, n_peers;
 	bool seed_too;
 
 	hs_table_heartbeat(n->c);
 	hs_members_refresh(n);
-	if (k > 16)
-		k = 16;
-	for (i = 0; i < k; i++) {
-		unsigned x;
-
-		do {	/* k <= 16 distinct of n_members > k: few retries */
-			x = (unsigned)(hs_node_rand(n) % n->n_members);
-			for (j = 0; j < i && picked[j] != x; j++)
-				;
-		} while (j < i);
-		picked[i] = x;
-		hs_node_send_syn(n, &n->members[x].addr);
-	}
-	hs_node_push_rumors(n, picked, k);
+	n_peers = hs_node_n_peers(n);
+	k = n->sampler.ops->sample(n->sampler.ctx, n->p.id, &n->rng, peers,
+				   n->p.fanout);
+	for (i = 0; i < k; i++)
+		hs_node_send_syn(n, &peers[i].addr);
+	hs_node_push_rumors(n, peers, k);
 	/* Cassandra's rule: a seed now and then (always while we know no
 	 * member), so that a cluster split by its own gossip heals. */
 	seed_too = n->p.n_seeds != 0 &&
-		   (n->n_members == 0 ||
-		    hs_node_rand(n) % (n->n_members + n->p.n_seeds) <
-		    n->p.n_seeds);
+		   (n_peers == 0 ||
+		    hs_node_rand(n) % (n_peers + n->p.n_seeds) < n->p.n_seeds);
 	if (seed_too) {
 		const struct hs_addr *s =
 			&n->seeds[hs_node_rand(n) % n->p.n_seeds];
@@ -959,6 +932,12 @@ hs_node_create(const struct hs_node_params *params, struct hs_node **out)
 	if (params->name != NULL)
 		strcpy(n->name, params->name);
 	n->rng = n->p.rng_seed ^ n->p.id;
+	n->sampler = params->sampler != NULL ? *params->sampler :
+		     hs_peers_members_sampler(&n->own);
+	/* A supplied sampler knows every address: gossiping membership too
+	 * (our hs.addr, node records) would only build, on every node, the
+	 * N^2 state the shared view exists to avoid. */
+	n->membership = params->sampler == NULL;
 	rc = -ENOMEM;
 	n->buf = malloc(n->p.frame_budget);
 	n->rumors = calloc(HS_NODE_RUMORS, sizeof(*n->rumors));
@@ -999,7 +978,8 @@ hs_node_create(const struct hs_node_params *params, struct hs_node **out)
 		if (rc < 0)
 			goto err_ctx;
 		hs_addr_encode(&n->p.io->local, av);
-		if (hs_table_put(n->c, HS_KEY_ADDR, HS_KEY_ADDR_LEN, av,
+		if (n->membership &&
+		    hs_table_put(n->c, HS_KEY_ADDR, HS_KEY_ADDR_LEN, av,
 				 sizeof(av)) < 0) {
 			rc = -ENOMEM;
 			goto err_ctx;
@@ -1032,7 +1012,7 @@ hs_node_destroy(struct hs_node *n)
 		return;
 	hs_table_ctx_detach(n->c);
 	hs_table_destroy(n->t);
-	free(n->members);
+	hs_peers_members_free(&n->own);
 	free(n->all);
 	free(n->seeds);
 	free(n->rumors);
@@ -1062,6 +1042,6 @@ void
 hs_node_stats(const struct hs_node *n, struct hs_node_stats *s)
 {
 	*s = n->st;
-	s->members = n->n_members;
+	s->members = hs_node_n_peers(n);
 	s->rumors = n->n_rumors;
 }

@@ -33,6 +33,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "engine/peers.h"
 #include "engine/pktio.h"
 #include "engine/table.h"
 
@@ -62,6 +63,12 @@ struct hs_node_params {
 	hs_clock_fn clock;		/* default CLOCK_MONOTONIC */
 	void *clock_arg;
 	struct hs_pktio *io;		/* the node's handle; not owned */
+	/* Where peers come from.  NULL: the node's own members, learnt from
+	 * gossip (hs.addr keys, node records).  The simulator passes one
+	 * shared hs_peers_static for all its nodes (engine/peers.h); a node
+	 * given a sampler gossips no membership (no hs.addr key, no node
+	 * records): it holds only the owners whose data reached it. */
+	const struct hs_peer_sampler *sampler;
 	struct hs_table_params table;	/* limits; self_id, generation,
 					 * n_ctx and clock are set here */
 };
@@ -84,7 +91,7 @@ struct hs_node_stats {
 	uint64_t push_now_limited;	/* at-once pushes refused by the rate */
 	uint64_t rumors;		/* updates being pushed now */
 	uint64_t rumors_dropped;	/* rumor list full: oldest dropped */
-	uint64_t members;
+	uint64_t members;		/* peers its sampler knows */
 };
 
 /* Defaults for fields left zero. */

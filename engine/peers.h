@@ -1,0 +1,75 @@
+/*
+ * hearsay peer sampling: the service a node asks for gossip partners
+ * (the seed's "peer sampling service", after Jelasity et al.).
+ *
+ * A node never picks peers itself: it asks its sampler for k random peers
+ * and tells it about members it learns.  The default sampler is private to
+ * the node and backed by the members it has learnt (their hs.addr keys).
+ * A shared sampler serves many nodes of one process at once: the simulator
+ * uses hs_peers_static, one list of every node, because N private
+ * membership lists cost N^2 memory (26,000 x 26,000 does not fit in
+ * 24 GiB).  Dissemination, digests, merges and rumors stay the real ones.
+ *
+ * Thread context: a sampler is used by the thread(s) that drive its nodes;
+ * hs_peers_static is read-only once filled and may be shared by threads.
+ */
+#ifndef HS_PEERS_H
+#define HS_PEERS_H
+
+#include <stdint.h>
+
+#include "engine/pktio.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+struct hs_peer {
+	uint64_t id;
+	struct hs_addr addr;
+};
+
+struct hs_peer_sampler_ops {
+	/* Up to n distinct peers, none of them `self`, uniformly at random
+	 * using *rng (splitmix64 state); returns how many. */
+	unsigned (*sample)(void *ctx, uint64_t self, uint64_t *rng,
+			   struct hs_peer *out, unsigned n);
+	/* How many peers the sampler knows (for log N estimates). */
+	unsigned (*count)(void *ctx);
+	/* A member and its address learnt from gossip (may be NULL). */
+	void (*learn)(void *ctx, uint64_t id, const struct hs_addr *addr);
+};
+
+struct hs_peer_sampler {
+	const struct hs_peer_sampler_ops *ops;
+	void *ctx;
+};
+
+/* A fixed list of peers, shared by every node of a simulation. */
+struct hs_peers_static;
+
+/* Room for n peers.  Returns 0, -EINVAL or -ENOMEM. */
+int hs_peers_static_create(unsigned n, struct hs_peers_static **out);
+void hs_peers_static_destroy(struct hs_peers_static *ps);
+/* Peer i of the list (i < n). */
+void hs_peers_static_set(struct hs_peers_static *ps, unsigned i, uint64_t id,
+			 const struct hs_addr *addr);
+/* The sampler over the list; learn() is a no-op. */
+struct hs_peer_sampler hs_peers_static_sampler(struct hs_peers_static *ps);
+
+/* splitmix64, the generator the samplers draw from. */
+static inline uint64_t
+hs_peers_rand(uint64_t *s)
+{
+	uint64_t z = (*s += 0x9e3779b97f4a7c15ull);
+
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+	return z ^ (z >> 31);
+}
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* HS_PEERS_H */
