@@ -43,6 +43,9 @@
 #define HS_KEY_ADDR		"hs.addr"
 #define HS_KEY_ADDR_LEN		7
 #define HS_ADDR_VALUE_LEN	20
+#define HS_KEY_RACK		"hs.rack"	/* value: the rack's name */
+#define HS_KEY_RACK_LEN		7
+#define HS_RACK_MAX		64
 
 struct hs_rumor {
 	struct hs_table_change ch;
@@ -128,20 +131,26 @@ hs_node_n_peers(const struct hs_node *n)
 	return n->sampler.ops->count(n->sampler.ctx);
 }
 
-/* Learn a member's address from its node record. */
+/* Learn a member from its node record; its rack comes from its hs.rack
+ * key when we hold it. */
 static void
 hs_member_learn(struct hs_node *n, const struct hs_wire_node *r)
 {
-	struct hs_addr a;
+	struct hs_table_kv kv;
+	struct hs_peer p;
 
 	if (r->node == n->p.id || r->status == HS_WIRE_ST_LEFT ||
 	    r->status == HS_WIRE_ST_DEAD)
 		return;
-	memset(&a, 0, sizeof(a));
-	a.family = r->family;
-	a.port = r->port;
-	memcpy(a.addr, r->addr, 16);
-	n->sampler.ops->learn(n->sampler.ctx, r->node, &a);
+	memset(&p, 0, sizeof(p));
+	p.id = r->node;
+	p.addr.family = r->family;
+	p.addr.port = r->port;
+	memcpy(p.addr.addr, r->addr, 16);
+	if (hs_table_get(n->c, r->node, HS_KEY_RACK, HS_KEY_RACK_LEN,
+			 &kv) == 0 && !kv.tombstone)
+		p.zone = hs_peers_zone((const char *)kv.value, kv.value_len);
+	n->sampler.ops->learn(n->sampler.ctx, &p);
 }
 
 static void
@@ -916,7 +925,9 @@ hs_node_create(const struct hs_node_params *params, struct hs_node **out)
 	if (params == NULL || out == NULL || params->id == 0 ||
 	    params->generation == 0 || params->io == NULL ||
 	    (params->n_seeds != 0 && params->seeds == NULL) ||
-	    (params->name != NULL && strlen(params->name) > HS_WIRE_NAME_MAX))
+	    (params->name != NULL && strlen(params->name) > HS_WIRE_NAME_MAX) ||
+	    (params->rack != NULL && (params->rack[0] == '\0' ||
+				      strlen(params->rack) > HS_RACK_MAX)))
 		return -EINVAL;
 	n = calloc(1, sizeof(*n));
 	if (n == NULL)
@@ -979,11 +990,17 @@ hs_node_create(const struct hs_node_params *params, struct hs_node **out)
 			goto err_ctx;
 		hs_addr_encode(&n->p.io->local, av);
 		if (n->membership &&
-		    hs_table_put(n->c, HS_KEY_ADDR, HS_KEY_ADDR_LEN, av,
-				 sizeof(av)) < 0) {
+		    (hs_table_put(n->c, HS_KEY_ADDR, HS_KEY_ADDR_LEN, av,
+				  sizeof(av)) < 0 ||
+		     (params->rack != NULL &&
+		      hs_table_put(n->c, HS_KEY_RACK, HS_KEY_RACK_LEN,
+				   params->rack, strlen(params->rack)) < 0))) {
 			rc = -ENOMEM;
 			goto err_ctx;
 		}
+		if (params->rack != NULL)
+			n->own.self_zone = hs_peers_zone(params->rack,
+							 strlen(params->rack));
 	}
 	/* first round at a random point of the first interval, so that nodes
 	 * started together do not gossip in lockstep */

@@ -47,6 +47,10 @@ struct hs_node_params {
 	uint64_t id;			/* nonzero */
 	uint64_t generation;		/* >= 1, grows on every restart */
 	const char *name;		/* up to 255 bytes, may be NULL */
+	/* Rack or zone (1..64 bytes), may be NULL.  Published as the key
+	 * hs.rack; the default sampler then keeps at least a third of each
+	 * round's peers in other racks and the rest in ours. */
+	const char *rack;
 	uint32_t cluster_id;		/* frames of other clusters dropped */
 	const struct hs_addr *seeds;	/* where to find the cluster */
 	unsigned n_seeds;

@@ -11,38 +11,72 @@
 #include <stdlib.h>
 #include <string.h>
 
+#define XXH_INLINE_ALL
+#include <xxhash.h>
+
 #include "engine/peers.h"
 #include "engine/peers_priv.h"
 
 #define HS_PEERS_MAX_DRAW	16
 
-/* k distinct indices of [0, n) whose peer is not self; returns how many. */
+uint32_t
+hs_peers_zone(const char *name, size_t len)
+{
+	uint32_t z;
+
+	if (name == NULL || len == 0)
+		return 0;
+	z = (uint32_t)XXH3_64bits(name, len);
+	return z != 0 ? z : 1;
+}
+
+/* zone filter of a draw */
+enum hs_peers_want { HS_ANY, HS_NEAR, HS_FAR };
+
+/*
+ * Add up to k more distinct peers of [0, n), not self, matching want (of
+ * which there are about `match`), to out[0..got); returns the new count.
+ * By rejection: k is the fanout (at most 16), far below n, so a pick costs
+ * about n / match random numbers.  The tries allowed scale with that (8
+ * picks' worth each, at most 4096 tries): fewer peers than asked is the
+ * answer only when hardly any match.
+ */
+static unsigned
+hs_peers_draw_more(const struct hs_peer *list, unsigned n, uint64_t self,
+		   uint64_t *rng, struct hs_peer *out, unsigned got,
+		   unsigned k, enum hs_peers_want want, uint32_t zone,
+		   unsigned match)
+{
+	unsigned tries, i, target = got + k;
+	uint64_t limit = (uint64_t)(8 * k + 8) * (n / (match ? match : 1) + 1);
+
+	if (limit > 4096)
+		limit = 4096;
+	if (target > HS_PEERS_MAX_DRAW)
+		target = HS_PEERS_MAX_DRAW;
+	for (tries = 0; got < target && tries < limit; tries++) {
+		const struct hs_peer *p;
+
+		if (n == 0)
+			break;
+		p = &list[hs_peers_rand(rng) % n];
+		if (p->id == self || (want == HS_NEAR && p->zone != zone) ||
+		    (want == HS_FAR && p->zone == zone))
+			continue;
+		for (i = 0; i < got && out[i].id != p->id; i++)
+			;
+		if (i < got)
+			continue;
+		out[got++] = *p;
+	}
+	return got;
+}
+
 static unsigned
 hs_peers_draw(const struct hs_peer *list, unsigned n, uint64_t self,
 	      uint64_t *rng, struct hs_peer *out, unsigned k)
 {
-	unsigned picked[HS_PEERS_MAX_DRAW], got = 0, tries, i;
-
-	if (k > HS_PEERS_MAX_DRAW)
-		k = HS_PEERS_MAX_DRAW;
-	/* 8 tries a pick: only a list of a handful of peers gets close to
-	 * running out, and then fewer peers is the right answer */
-	for (tries = 0; got < k && tries < 8 * k + 8; tries++) {
-		unsigned x;
-
-		if (n == 0)
-			break;
-		x = (unsigned)(hs_peers_rand(rng) % n);
-		if (list[x].id == self)
-			continue;
-		for (i = 0; i < got && picked[i] != x; i++)
-			;
-		if (i < got)
-			continue;
-		picked[got] = x;
-		out[got++] = list[x];
-	}
-	return got;
+	return hs_peers_draw_more(list, n, self, rng, out, 0, k, HS_ANY, 0, n);
 }
 
 /* ---- shared static list ---- */
@@ -81,6 +115,7 @@ hs_peers_static_set(struct hs_peers_static *ps, unsigned i, uint64_t id,
 		return;
 	ps->list[i].id = id;
 	ps->list[i].addr = *addr;
+	ps->list[i].zone = 0;
 }
 
 static unsigned
@@ -99,11 +134,10 @@ hs_peers_static_count(void *ctx)
 }
 
 static void
-hs_peers_static_learn(void *ctx, uint64_t id, const struct hs_addr *addr)
+hs_peers_static_learn(void *ctx, const struct hs_peer *p)
 {
 	(void)ctx;
-	(void)id;
-	(void)addr;
+	(void)p;
 }
 
 static const struct hs_peer_sampler_ops hs_peers_static_ops = {
@@ -157,30 +191,36 @@ hs_peers_members_grow(struct hs_peers_members *pm)
 }
 
 static void
-hs_peers_members_learn(void *ctx, uint64_t id, const struct hs_addr *addr)
+hs_peers_members_learn(void *ctx, const struct hs_peer *p)
 {
 	struct hs_peers_members *pm = ctx;
 	uint32_t s;
 
-	if (id == 0 || addr == NULL)
+	if (p == NULL || p->id == 0)
 		return;
 	if (pm->index != NULL) {
-		for (s = hs_peers_slot(id, pm->mask); pm->index[s] != UINT32_MAX;
-		     s = (s + 1) & pm->mask) {
-			if (pm->list[pm->index[s]].id == id) {
-				pm->list[pm->index[s]].addr = *addr;
+		for (s = hs_peers_slot(p->id, pm->mask);
+		     pm->index[s] != UINT32_MAX; s = (s + 1) & pm->mask) {
+			struct hs_peer *q = &pm->list[pm->index[s]];
+
+			if (q->id == p->id) {
+				pm->n_near -= pm->self_zone != 0 &&
+					      q->zone == pm->self_zone;
+				*q = *p;
+				pm->n_near += pm->self_zone != 0 &&
+					      q->zone == pm->self_zone;
 				return;
 			}
 		}
 	}
 	if (pm->n == pm->cap && hs_peers_members_grow(pm) != 0)
 		return;	/* learnt again from a later round */
-	for (s = hs_peers_slot(id, pm->mask); pm->index[s] != UINT32_MAX;
+	for (s = hs_peers_slot(p->id, pm->mask); pm->index[s] != UINT32_MAX;
 	     s = (s + 1) & pm->mask)
 		;
 	pm->index[s] = pm->n;
-	pm->list[pm->n].id = id;
-	pm->list[pm->n].addr = *addr;
+	pm->list[pm->n] = *p;
+	pm->n_near += pm->self_zone != 0 && p->zone == pm->self_zone;
 	pm->n++;
 }
 
@@ -189,8 +229,21 @@ hs_peers_members_sample(void *ctx, uint64_t self, uint64_t *rng,
 			struct hs_peer *out, unsigned n)
 {
 	struct hs_peers_members *pm = ctx;
+	unsigned n_far = pm->n - pm->n_near, far, got;
 
-	return hs_peers_draw(pm->list, pm->n, self, rng, out, n);
+	if (pm->self_zone == 0 || pm->n_near == 0 || n_far == 0)
+		return hs_peers_draw(pm->list, pm->n, self, rng, out, n);
+	/* a guaranteed third (at least one) far, the rest near; a shortfall
+	 * on either side is made up from anyone */
+	far = (n + 2) / 3;
+	got = hs_peers_draw_more(pm->list, pm->n, self, rng, out, 0, far,
+				 HS_FAR, pm->self_zone, n_far);
+	got = hs_peers_draw_more(pm->list, pm->n, self, rng, out, got,
+				 n - got, HS_NEAR, pm->self_zone, pm->n_near);
+	if (got < n)
+		got = hs_peers_draw_more(pm->list, pm->n, self, rng, out, got,
+					 n - got, HS_ANY, 0, pm->n);
+	return got;
 }
 
 static unsigned

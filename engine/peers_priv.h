@@ -22,6 +22,8 @@ struct hs_peers_members {
 	unsigned n;
 	unsigned cap;
 	uint32_t mask;
+	uint32_t self_zone;	/* 0: no rack, draw uniformly */
+	unsigned n_near;	/* peers in self_zone */
 };
 
 struct hs_peer_sampler hs_peers_members_sampler(struct hs_peers_members *pm);

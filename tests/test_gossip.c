@@ -31,6 +31,7 @@
 
 static uint64_t test_seed;
 static uint64_t vnow;
+static unsigned n_racks;	/* > 0: node i is in rack "rack-(i % n_racks)" */
 
 static uint64_t
 vclock(void *arg)
@@ -90,7 +91,11 @@ cluster_start_view(struct cluster *cl, unsigned n, double loss,
 		cl->addr[i] = node_addr(i);
 		assert_int_equal(hs_memnet_open(cl->net, &cl->addr[i],
 						&cl->io[i]), 0);
+		char rack[16];
+
 		snprintf(name, sizeof(name), "node-%u", i);
+		snprintf(rack, sizeof(rack), "rack-%u", n_racks ? i % n_racks : 0);
+		p.rack = n_racks ? rack : NULL;
 		p.id = 1000 + i;
 		p.generation = 1;
 		p.name = name;
@@ -255,6 +260,17 @@ test_converge_10(void **state)
 {
 	(void)state;
 	converge(100, 0.10, 80);
+}
+
+/* 90 nodes in 3 racks: peers mostly in the own rack, a third in others;
+ * every node still gets every key and learns every member. */
+static void
+test_converge_racks(void **state)
+{
+	(void)state;
+	n_racks = 3;
+	converge(90, 0.0, 60);
+	n_racks = 0;
 }
 
 static void
@@ -585,6 +601,7 @@ main(void)
 		cmocka_unit_test(test_converge_0),
 		cmocka_unit_test(test_converge_10),
 		cmocka_unit_test(test_converge_30),
+		cmocka_unit_test(test_converge_racks),
 		cmocka_unit_test(test_partition_heal),
 		cmocka_unit_test(test_broadcast_and_rumors_age_out),
 		cmocka_unit_test(test_shared_view_broadcast),

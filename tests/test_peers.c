@@ -38,12 +38,14 @@ check_draws(struct hs_peer_sampler s, unsigned n, uint64_t self)
 			hits[out[i].id]++;
 		}
 	}
-	/* 60,000 picks over n - 1 peers: each within half of its share */
+	/* 60,000 picks over n - 1 peers: each between a third and twice its
+	 * share (at 1000 peers, a share of 60: a uniform draw leaves that
+	 * band with probability about 1e-9 per peer) */
 	for (i = 1; i <= n; i++) {
 		if (i == self)
 			continue;
-		assert_true(hits[i] > 60000 / (n - 1) / 2);
-		assert_true(hits[i] < 60000 / (n - 1) * 3 / 2);
+		assert_true(hits[i] > 60000 / (n - 1) / 3);
+		assert_true(hits[i] < 60000 / (n - 1) * 2);
 	}
 }
 
@@ -80,27 +82,82 @@ test_members(void **state)
 	assert_int_equal(s.ops->sample(s.ctx, 1, &rng, out, 3), 0);
 	/* learnt in an order that makes the index grow several times */
 	for (i = 1000; i >= 1; i--) {
-		struct hs_addr a = hs_addr_v4(10, 0, 0, 1, (uint16_t)(1 + i));
+		struct hs_peer p = { .id = i,
+				     .addr = hs_addr_v4(10, 0, 0, 1,
+							(uint16_t)(1 + i)) };
 
-		s.ops->learn(s.ctx, i, &a);
+		s.ops->learn(s.ctx, &p);
 	}
 	assert_int_equal(s.ops->count(s.ctx), 1000);
 	/* learning again updates in place */
 	for (i = 1; i <= 1000; i++) {
-		struct hs_addr a = hs_addr_v4(10, 0, 0, 2, (uint16_t)(7000 + i));
+		struct hs_peer p = { .id = i,
+				     .addr = hs_addr_v4(10, 0, 0, 2,
+							(uint16_t)(7000 + i)) };
 
-		s.ops->learn(s.ctx, i, &a);
+		s.ops->learn(s.ctx, &p);
 	}
 	assert_int_equal(s.ops->count(s.ctx), 1000);
-	s.ops->learn(s.ctx, 0, NULL);	/* ignored */
+	s.ops->learn(s.ctx, NULL);	/* ignored */
+	s.ops->learn(s.ctx, &(struct hs_peer){ .id = 0 });
 	assert_int_equal(s.ops->count(s.ctx), 1000);
 	check_draws(s, 1000, 500);
 	/* a list of 2, one of them us: only the other one */
 	hs_peers_members_free(&pm);
-	s.ops->learn(s.ctx, 1, &(struct hs_addr){ .family = 4, .port = 7001 });
-	s.ops->learn(s.ctx, 2, &(struct hs_addr){ .family = 4, .port = 7002 });
+	s.ops->learn(s.ctx, &(struct hs_peer){ .id = 1, .addr = { .family = 4,
+							   .port = 7001 } });
+	s.ops->learn(s.ctx, &(struct hs_peer){ .id = 2, .addr = { .family = 4,
+							   .port = 7002 } });
 	assert_int_equal(s.ops->sample(s.ctx, 1, &rng, out, 3), 1);
 	assert_int_equal(out[0].id, 2);
+	hs_peers_members_free(&pm);
+}
+
+/* With racks: every draw of 3 has one peer of another rack and two of
+ * ours; a rack learnt later moves a peer between the two sides. */
+static void
+test_racks(void **state)
+{
+	struct hs_peers_members pm = { 0 };
+	struct hs_peer_sampler s = hs_peers_members_sampler(&pm);
+	uint32_t ra = hs_peers_zone("rack-a", 6), rb = hs_peers_zone("rack-b", 6);
+	struct hs_peer out[16];
+	uint64_t rng = test_seed;
+	unsigned i, draw, far_total = 0;
+
+	(void)state;
+	assert_int_not_equal(ra, rb);
+	assert_int_equal(hs_peers_zone(NULL, 0), 0);
+	pm.self_zone = ra;
+	for (i = 1; i <= 90; i++)	/* 30 in our rack, 60 in the other */
+		s.ops->learn(s.ctx, &(struct hs_peer){ .id = i,
+			.addr = { .family = 4, .port = (uint16_t)i },
+			.zone = i <= 30 ? ra : rb });
+	assert_int_equal(pm.n_near, 30);
+	for (draw = 0; draw < 2000; draw++) {
+		unsigned far = 0;
+
+		assert_int_equal(s.ops->sample(s.ctx, 5, &rng, out, 3), 3);
+		for (i = 0; i < 3; i++) {
+			assert_true(out[i].id != 5);
+			far += out[i].zone != ra;
+		}
+		assert_int_equal(far, 1);	/* a third far, the rest near */
+		far_total += far;
+	}
+	assert_int_equal(far_total, 2000);
+	/* learning a rack again moves the peer: 31 near now */
+	s.ops->learn(s.ctx, &(struct hs_peer){ .id = 31,
+		.addr = { .family = 4, .port = 31 }, .zone = ra });
+	assert_int_equal(pm.n_near, 31);
+	/* nobody near but us: uniform over the far ones */
+	hs_peers_members_free(&pm);
+	pm.self_zone = ra;
+	for (i = 1; i <= 10; i++)
+		s.ops->learn(s.ctx, &(struct hs_peer){ .id = i,
+			.addr = { .family = 4, .port = (uint16_t)i },
+			.zone = rb });
+	assert_int_equal(s.ops->sample(s.ctx, 99, &rng, out, 3), 3);
 	hs_peers_members_free(&pm);
 }
 
@@ -110,6 +167,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_static),
 		cmocka_unit_test(test_members),
+		cmocka_unit_test(test_racks),
 	};
 
 	test_seed = hs_test_seed("test_peers");
