@@ -133,6 +133,9 @@ struct hs_table_ctx {
 	int bound;
 	unsigned n_retire;
 	struct hs_entry *retire_head;
+	struct cds_lfht_iter dig_it;	/* hs_table_digests: where to go on */
+	uint64_t dig_pos;		/* the cursor dig_it stands for */
+	bool dig_live;
 	struct hs_entry **scratch;	/* max_keys_per_node + slack */
 	unsigned scratch_cap;
 	struct hs_delta_order order[HS_DELTA_MAX_OWNERS];
@@ -150,6 +153,7 @@ struct hs_table {
 	struct hs_table_ctx *ctx;
 	struct __cds_lfs_stack graveyard;
 	struct hs_owner *self;
+	struct rcu_head destroy_rcu;	/* last free, shared call_rcu thread */
 };
 
 /* ---- helpers ---- */
@@ -1319,30 +1323,47 @@ hs_table_digest(struct hs_table_ctx *c, uint64_t owner,
 	return 0;
 }
 
+/*
+ * A walk of every owner in chunks must cost O(owners), not O(owners^2 /
+ * chunk): the context keeps the iterator where the last call stopped and
+ * goes on from there when called with that cursor.  That is safe across
+ * calls because owners are never removed in this version (their memory
+ * lives until hs_table_destroy); forgetting members will have to
+ * invalidate it.
+ */
 int
 hs_table_digests(struct hs_table_ctx *c, uint64_t *cursor,
 		 struct hs_wire_digest *out, unsigned max)
 {
 	struct cds_lfht_node *hn;
 	struct cds_lfht_iter it;
-	struct hs_owner *o;
 	uint64_t pos = 0;
 	unsigned n = 0;
 
-	cds_lfht_for_each(c->t->owners, &it, hn) {
-		o = caa_container_of(hn, struct hs_owner, lfht);
-		struct hs_ogen *og;
-
-		if (n == max)
-			break;
-		if (pos++ < *cursor)
-			continue;
-		og = rcu_dereference(o->ogen);
-		if (og == NULL)
-			continue;
-		hs_digest_fill(&out[n++], o->id, og);
+	if (*cursor != 0 && c->dig_live && c->dig_pos == *cursor) {
+		it = c->dig_it;
+		pos = *cursor;
+	} else {
+		cds_lfht_first(c->t->owners, &it);
+		for (; pos < *cursor && cds_lfht_iter_get_node(&it) != NULL;
+		     pos++)
+			cds_lfht_next(c->t->owners, &it);
 	}
-	*cursor += n;
+	while (n < max && (hn = cds_lfht_iter_get_node(&it)) != NULL) {
+		struct hs_owner *o = caa_container_of(hn, struct hs_owner,
+						      lfht);
+		struct hs_ogen *og = rcu_dereference(o->ogen);
+
+		if (og != NULL)
+			hs_digest_fill(&out[n++], o->id, og);
+		cds_lfht_next(c->t->owners, &it);
+		pos++;
+	}
+	/* the cursor counts owners passed, so that a restart skips as many */
+	*cursor = pos;
+	c->dig_it = it;
+	c->dig_pos = pos;
+	c->dig_live = cds_lfht_iter_get_node(&it) != NULL;
 	return (int)n;
 }
 
@@ -1859,6 +1880,20 @@ hs_table_ctx_detach(struct hs_table_ctx *c)
 	__atomic_store_n(&c->bound, 0, __ATOMIC_RELEASE);
 }
 
+/* Runs on a shared call_rcu thread after every callback queued before it
+ * (one thread runs its queue in order), so after every retire batch that
+ * returns entries into this table's pool. */
+static void
+hs_table_free_cb(struct rcu_head *head)
+{
+	struct hs_table *t = caa_container_of(head, struct hs_table,
+					      destroy_rcu);
+
+	free(t->ctx);
+	hs_pool_destroy(t->pool);
+	free(t);
+}
+
 void
 hs_table_destroy(struct hs_table *t)
 {
@@ -1875,10 +1910,14 @@ hs_table_destroy(struct hs_table *t)
 	online = urcu_qsbr_read_ongoing();
 	if (!online)
 		urcu_qsbr_thread_online();
-	/* Wait for every retire batch and record already handed over. */
-	urcu_qsbr_thread_offline();
-	urcu_qsbr_barrier();
-	urcu_qsbr_thread_online();
+	/* Wait for every retire batch and record already handed over; with
+	 * a shared call_rcu thread the last free is queued behind them
+	 * instead (a barrier per table cost 11 ms, 11 s for 1000 nodes). */
+	if (t->own_crdp) {
+		urcu_qsbr_thread_offline();
+		urcu_qsbr_barrier();
+		urcu_qsbr_thread_online();
+	}
 	head = __cds_lfs_pop_all(&t->graveyard);
 	if (head != NULL)
 		cds_lfs_for_each_safe(head, node, next)
@@ -1896,11 +1935,21 @@ hs_table_destroy(struct hs_table *t)
 		free(t->ctx[i].scratch);
 	urcu_qsbr_thread_offline();
 	cds_lfht_destroy(t->owners, NULL);
-	if (t->own_crdp)
+	if (t->own_crdp) {
 		urcu_qsbr_call_rcu_data_free(t->crdp);
+		free(t->ctx);
+		hs_pool_destroy(t->pool);
+		free(t);
+	} else {
+		struct call_rcu_data *prev =
+			urcu_qsbr_get_thread_call_rcu_data();
+
+		urcu_qsbr_thread_online();
+		urcu_qsbr_set_thread_call_rcu_data(t->crdp);
+		urcu_qsbr_call_rcu(&t->destroy_rcu, hs_table_free_cb);
+		urcu_qsbr_set_thread_call_rcu_data(prev);
+		urcu_qsbr_thread_offline();
+	}
 	if (online)
 		urcu_qsbr_thread_online();
-	free(t->ctx);
-	hs_pool_destroy(t->pool);
-	free(t);
 }

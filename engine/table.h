@@ -129,7 +129,10 @@ void hs_table_params_default(struct hs_table_params *p);
 int hs_table_create(const struct hs_table_params *p, struct hs_table **out);
 
 /* Destroy.  Control thread (registered QSBR reader), every context
- * detached, every worker gone.  Waits for pending call_rcu callbacks. */
+ * detached, every worker gone.  With its own call_rcu thread it waits for
+ * pending callbacks; with a shared one (params.crdp) it does not wait: the
+ * last free is queued on that thread behind them, so call
+ * urcu_qsbr_barrier() before freeing the shared call_rcu data. */
 void hs_table_destroy(struct hs_table *t);
 
 /*
@@ -221,8 +224,9 @@ int hs_table_put_entry(struct hs_table_ctx *c,
 int hs_table_digest(struct hs_table_ctx *c, uint64_t owner,
 		    struct hs_wire_digest *d);
 /* Digests of every owner, at most max, from position *cursor (0 to start);
- * returns the count and advances *cursor; 0 when done.  O(members): the
- * protocol uses summaries for large clusters. */
+ * returns the count and advances *cursor; 0 when done.  A walk in chunks
+ * by the same context costs O(members) in all (the context keeps its
+ * place); the protocol uses summaries for large clusters. */
 int hs_table_digests(struct hs_table_ctx *c, uint64_t *cursor,
 		     struct hs_wire_digest *out, unsigned max);
 

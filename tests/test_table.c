@@ -776,6 +776,47 @@ test_member_limit_and_nodes(void **state)
 	table_free(&f);
 }
 
+/* A walk of every digest in chunks sees each owner once, whether it goes
+ * on from where it stopped or starts at an arbitrary cursor. */
+static void
+test_digest_walk(void **state)
+{
+	enum { N = 300 };
+	struct hs_wire_digest d[7];
+	static bool seen[N + 2];
+	struct fix f;
+	uint64_t cursor = 0, mid = 0;
+	unsigned i, total = 0;
+	int got;
+
+	(void)state;
+	table_new(&f, 1, NULL);
+	for (i = 0; i < N; i++) {
+		struct hs_wire_node r = { .node = 2 + i, .generation = 1,
+					  .heartbeat = 1, .family = 4 };
+
+		assert_int_equal(hs_table_merge_node(f.c, &r), 1);
+	}
+	memset(seen, 0, sizeof(seen));
+	while ((got = hs_table_digests(f.c, &cursor, d, 7)) > 0) {
+		for (i = 0; i < (unsigned)got; i++) {
+			assert_true(d[i].node >= 1 && d[i].node <= N + 1);
+			assert_false(seen[d[i].node]);
+			seen[d[i].node] = true;
+		}
+		total += (unsigned)got;
+		if (total >= 150 && mid == 0)
+			mid = cursor;
+	}
+	assert_int_equal(total, N + 1);		/* ourselves included */
+	/* a cursor from an earlier walk, not where the context stands */
+	total = 0;
+	while ((got = hs_table_digests(f.c, &mid, d, 7)) > 0)
+		total += (unsigned)got;
+	assert_true(total > 0 && total <= N + 1 - 150);
+	table_free(&f);
+}
+
 /* Anti-entropy between two tables through build_deltas converges to the
  * same contents, cutting frames, via the change log and via the key scan. */
 static void
@@ -1216,6 +1257,7 @@ main(void)
 		cmocka_unit_test(test_reset_below_floor),
 		cmocka_unit_test(test_low_floor_sender_refused),
 		cmocka_unit_test(test_member_limit_and_nodes),
+		cmocka_unit_test(test_digest_walk),
 		cmocka_unit_test(test_converge_log),
 		cmocka_unit_test(test_converge_scan),
 		cmocka_unit_test(test_concurrent_writers_readers),
