@@ -88,26 +88,10 @@ struct hs_node {
 };
 
 static uint64_t
-hs_node_clock_monotonic(void *arg)
-{
-	struct timespec ts;
-
-	(void)arg;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
-static uint64_t
 hs_node_rand(struct hs_node *n)
 {
-	/* splitmix64: per node, seeded, so a simulation replays exactly */
-	uint64_t z = (n->rng += 0x9e3779b97f4a7c15ull);
-
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-	return z ^ (z >> 31);
+	return hs_splitmix64(&n->rng);
 }
-
 static uint64_t
 hs_node_now(const struct hs_node *n)
 {
@@ -910,7 +894,7 @@ hs_node_params_default(struct hs_node_params *p)
 	if (p->frame_budget == 0)
 		p->frame_budget = HS_WIRE_FRAME_DEFAULT;
 	if (p->clock == NULL)
-		p->clock = hs_node_clock_monotonic;
+		p->clock = hs_clock_monotonic;
 	if (p->push_now_per_s == 0)
 		p->push_now_per_s = 500;
 }

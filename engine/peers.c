@@ -16,6 +16,7 @@
 
 #include "engine/peers.h"
 #include "engine/peers_priv.h"
+#include "engine/util.h"
 
 #define HS_PEERS_MAX_DRAW	16
 
@@ -59,7 +60,7 @@ hs_peers_draw_more(const struct hs_peer *list, unsigned n, uint64_t self,
 
 		if (n == 0)
 			break;
-		p = &list[hs_peers_rand(rng) % n];
+		p = &list[hs_splitmix64(rng) % n];
 		if (p->id == self || (want == HS_NEAR && p->zone != zone) ||
 		    (want == HS_FAR && p->zone == zone))
 			continue;

@@ -41,8 +41,8 @@ struct hs_peer {
 uint32_t hs_peers_zone(const char *name, size_t len);
 
 struct hs_peer_sampler_ops {
-	/* Up to n distinct peers, none of them `self`, uniformly at random
-	 * using *rng (splitmix64 state); returns how many. */
+	/* Up to n distinct peers, none of them `self`, at random using *rng
+	 * (a splitmix64 state, engine/util.h); returns how many. */
 	unsigned (*sample)(void *ctx, uint64_t self, uint64_t *rng,
 			   struct hs_peer *out, unsigned n);
 	/* How many peers the sampler knows (for log N estimates). */
@@ -67,17 +67,6 @@ void hs_peers_static_set(struct hs_peers_static *ps, unsigned i, uint64_t id,
 			 const struct hs_addr *addr);
 /* The sampler over the list; learn() is a no-op. */
 struct hs_peer_sampler hs_peers_static_sampler(struct hs_peers_static *ps);
-
-/* splitmix64, the generator the samplers draw from. */
-static inline uint64_t
-hs_peers_rand(uint64_t *s)
-{
-	uint64_t z = (*s += 0x9e3779b97f4a7c15ull);
-
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-	return z ^ (z >> 31);
-}
 
 #ifdef __cplusplus
 }

@@ -158,16 +158,6 @@ struct hs_table {
 
 /* ---- helpers ---- */
 
-static uint64_t
-hs_clock_monotonic(void *arg)
-{
-	struct timespec ts;
-
-	(void)arg;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
 static inline unsigned long
 hs_hash_id(uint64_t id)
 {

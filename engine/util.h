@@ -9,6 +9,7 @@
 #define HS_UTIL_H
 
 #include <stdint.h>
+#include <time.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -38,6 +39,29 @@ hs_atomic_max_u64(uint64_t *p, uint64_t v)
 			return v;
 	}
 	return cur;
+}
+
+/* CLOCK_MONOTONIC in ns: the default clock (tables, nodes take any). */
+static inline uint64_t
+hs_clock_monotonic(void *arg)
+{
+	struct timespec ts;
+
+	(void)arg;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+/* splitmix64: one 64-bit state per user, seeded, so that a simulation
+ * replays exactly. */
+static inline uint64_t
+hs_splitmix64(uint64_t *s)
+{
+	uint64_t z = (*s += 0x9e3779b97f4a7c15ull);
+
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+	return z ^ (z >> 31);
 }
 
 #ifdef __cplusplus
