@@ -11,8 +11,8 @@
  *
  * Scenario (docs/SIM.md has the long form):
  *   1. start N nodes, each knowing node 0 as its seed;
- *   2. membership: run rounds until every node knows the N-1 others (or
- *      --max-rounds, and say so);
+ *   2. membership (--peers full only): run rounds until every node knows
+ *      the N-1 others (or --max-rounds, and say so);
  *   3. broadcast: optionally split the net 50/50 and/or crash a fraction of
  *      the nodes, then write one key at a random node and run rounds until
  *      every live node holds it (or --max-rounds); the first time each node
@@ -20,9 +20,12 @@
  *   4. report Demers et al.'s metrics: residue, traffic, convergence,
  *      t_avg and t_last, and the infection curve.
  *
- * Scale: this engine version gives every node a full membership table and a
- * state table row per member, so memory and CPU grow as N^2 (docs/SIM.md
- * has the measured limit).  What this file keeps per node is small on
+ * Scale: with --peers full every node has its own full membership table and
+ * a state table row per member, so memory and CPU grow as N^2 (docs/SIM.md
+ * has the measured limit).  With --peers shared (the default above 1000
+ * nodes) one hs_peers_static of every node is every node's sampler, the
+ * nodes gossip no membership and the membership phase is skipped: about
+ * 118 KB a node, all of it the engine's, so 100,000 nodes fit in 12 GiB.  What this file keeps per node is small on
  * purpose: 32 bytes (node, port, first-held time, rx count, down flag) and
  * a 4-byte slot of the list of nodes that still miss the update.  Addresses
  * are derived from the index, never stored.
@@ -56,12 +59,25 @@
 #define SIM_PORT		7946
 #define SIM_CLUSTER_ID		0x53494d31u	/* "SIM1" */
 #define SIM_KEY			"sim-update"
-#define SIM_MAX_NODES		16777215u	/* 10.x.y.z addresses; memnet's
-						 * port limit */
-#define SIM_POLL_PASSES		8		/* 8 x 32-frame bursts per tick */
-#define SIM_PROGRESS_NODES	5000u		/* progress from this N on ... */
-#define SIM_PROGRESS_AFTER_NS	2000000000ull	/* ... or after 2 s of wall */
-#define SIM_PROGRESS_EVERY_NS	1000000000ull	/* at most a line a second */
+/* 10.x.y.z addresses give 2^24 - 1 nodes, memnet's port limit too */
+#define SIM_MAX_NODES		16777215u
+/* Up to 8 bursts of 32 frames per node per tick: a node gets about one
+ * frame a millisecond at fanout 3, so 8 only matters for the seed. */
+#define SIM_POLL_PASSES		8
+/* Progress lines from 5000 nodes on, or once a run took 2 s of wall
+ * time, at most one a second. */
+#define SIM_PROGRESS_NODES	5000u
+#define SIM_PROGRESS_AFTER_NS	2000000000ull
+#define SIM_PROGRESS_EVERY_NS	1000000000ull
+
+/* Where the nodes' gossip partners come from (--peers). */
+#define SIM_PEERS_AUTO		0	/* shared above 1000 nodes, else full */
+#define SIM_PEERS_FULL		1	/* each node its own learnt members */
+#define SIM_PEERS_SHARED	2	/* one hs_peers_static for all */
+#define SIM_PEERS_AUTO_NODES	1000u
+/* Owners a node holds in shared mode: only those whose data reached it
+ * (the origin of the update; no node records, no hs.addr keys). */
+#define SIM_SHARED_MAX_MEMBERS	64u
 
 /* Exit statuses. */
 #define SIM_EXIT_OK		0	/* every live node got the update */
@@ -86,13 +102,16 @@ struct sim_opts {
 	const char *svg_path;
 	FILE *svg;
 	bool quiet;
+	int peers;			/* SIM_PEERS_* */
+	unsigned rumor_rounds;		/* 0: the engine's default */
+	bool no_push_now;
 };
 
 /* 32 bytes a node. */
 struct sim_node {
 	struct hs_node *node;
 	struct hs_pktio *io;
-	uint64_t got_ns;		/* since the write; UINT64_MAX: not yet */
+	uint64_t got_ns;		/* since the write; UINT64_MAX: not */
 	uint32_t rx_seen;		/* rx_frames (low bits) at last look */
 	uint8_t down;
 };
@@ -107,6 +126,12 @@ struct sim {
 	struct sim_opts o;
 	struct hs_memnet *net;
 	struct call_rcu_data *crdp;
+	/* shared mode: one list of every node, and the sampler over it
+	 * that every node's params.sampler points to; both outlive the
+	 * nodes (freed in sim_stop after the last hs_node_destroy) */
+	struct hs_peers_static *view;
+	struct hs_peer_sampler sampler;
+	bool shared;
 	struct sim_node *nodes;
 	uint32_t *pending;		/* live nodes without the update */
 	unsigned n_pending;
@@ -123,6 +148,7 @@ struct sim {
 	/* results */
 	bool membership_ok;
 	unsigned membership_rounds;
+	double membership_known;	/* fraction of the N(N-1) pairs */
 	unsigned origin;
 	unsigned n_crashed;
 	unsigned n_live;
@@ -132,6 +158,7 @@ struct sim {
 	uint64_t write_ns;		/* virtual time of the write */
 	struct sim_counts before;
 	struct sim_counts after;
+	double peak_rss_mb;		/* at the end of the broadcast */
 };
 
 /* The one virtual clock every node reads. */
@@ -203,6 +230,14 @@ sim_usage(FILE *f)
 "  --heal-rounds R    ... and heal after R rounds (default 10)\n"
 "  --crash P          crash this fraction of the nodes other than the\n"
 "                     origin when the update is written, 0..1 (default 0)\n"
+"  --peers full|shared  full: every node learns its own membership by\n"
+"                     gossip first (N^2 memory); shared: one list of every\n"
+"                     node serves all, no membership phase (default shared\n"
+"                     above 1000 nodes, else full)\n"
+"  --rumor-rounds R   rounds a fresh update is pushed (default 0: the\n"
+"                     engine's, ceil(log2(members + 1)) + 1)\n"
+"  --no-push-now      push fresh updates only with the next round, not at\n"
+"                     once too\n"
 "  --json             print one JSON object instead of the table\n"
 "  --svg FILE         write the infection curve as an SVG chart\n"
 "  --quiet            no progress lines on stderr\n"
@@ -288,6 +323,9 @@ enum {
 	OPT_JSON,
 	OPT_SVG,
 	OPT_QUIET,
+	OPT_PEERS,
+	OPT_RUMOR_ROUNDS,
+	OPT_NO_PUSH_NOW,
 	OPT_HELP,
 };
 
@@ -311,6 +349,9 @@ sim_parse(int argc, char **argv, struct sim_opts *o)
 		{ "json", no_argument, NULL, OPT_JSON },
 		{ "svg", required_argument, NULL, OPT_SVG },
 		{ "quiet", no_argument, NULL, OPT_QUIET },
+		{ "peers", required_argument, NULL, OPT_PEERS },
+		{ "rumor-rounds", required_argument, NULL, OPT_RUMOR_ROUNDS },
+		{ "no-push-now", no_argument, NULL, OPT_NO_PUSH_NOW },
 		{ "help", no_argument, NULL, OPT_HELP },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -350,7 +391,7 @@ sim_parse(int argc, char **argv, struct sim_opts *o)
 		case OPT_DUP:
 			rc = sim_parse_prob("--dup", optarg, false, &o->dup);
 			break;
-		case OPT_DELAY:	/* up to 10 s: beyond that, not a network */
+		case OPT_DELAY:	/* up to 10 s: past that, not a network */
 			rc = sim_parse_u64("--delay-us", optarg, 0, 10000000,
 					   &o->delay_us);
 			break;
@@ -389,6 +430,22 @@ sim_parse(int argc, char **argv, struct sim_opts *o)
 		case OPT_QUIET:
 			o->quiet = true;
 			break;
+		case OPT_PEERS:
+			if (strcmp(optarg, "full") == 0)
+				o->peers = SIM_PEERS_FULL;
+			else if (strcmp(optarg, "shared") == 0)
+				o->peers = SIM_PEERS_SHARED;
+			else
+				rc = sim_bad("--peers", optarg,
+					     "want full or shared");
+			break;
+		case OPT_RUMOR_ROUNDS:
+			rc = sim_parse_uint("--rumor-rounds", optarg, 0,
+					    1000000, &o->rumor_rounds);
+			break;
+		case OPT_NO_PUSH_NOW:
+			o->no_push_now = true;
+			break;
 		case OPT_HELP:
 			sim_usage(stdout);
 			return 1;
@@ -409,6 +466,9 @@ sim_parse(int argc, char **argv, struct sim_opts *o)
 			"(see --help)\n", argv[optind]);
 		return -EINVAL;
 	}
+	if (o->peers == SIM_PEERS_AUTO)
+		o->peers = o->n_nodes > SIM_PEERS_AUTO_NODES ?
+			   SIM_PEERS_SHARED : SIM_PEERS_FULL;
 	if (heal_given && !o->partition) {
 		fprintf(stderr, "hearsay-sim: --heal-rounds needs --partition "
 			"(see --help)\n");
@@ -452,6 +512,17 @@ sim_wall_s(const struct sim *s)
 	return (double)(sim_wall_ns() - s->wall0_ns) / 1e9;
 }
 
+/* Peak resident set of the process so far, MiB (ru_maxrss is in KiB). */
+static double
+sim_peak_rss_mb(void)
+{
+	struct rusage ru;
+
+	if (getrusage(RUSAGE_SELF, &ru) != 0)
+		return 0;
+	return (double)ru.ru_maxrss / 1024;
+}
+
 /* ---- the cluster ---- */
 
 static int
@@ -482,9 +553,27 @@ sim_start(struct sim *s)
 		fprintf(stderr, "hearsay-sim: out of memory\n");
 		return -ENOMEM;
 	}
+	s->shared = s->o.peers == SIM_PEERS_SHARED;
+	if (s->shared) {
+		/* One list of everybody, read-only once filled: 32 bytes a
+		 * node in all, instead of N learnt members per node. */
+		rc = hs_peers_static_create(n, &s->view);
+		if (rc < 0) {
+			fprintf(stderr, "hearsay-sim: peer list: %s\n",
+				strerror(-rc));
+			return rc;
+		}
+		for (i = 0; i < n; i++) {
+			struct hs_addr a = sim_addr(i);
+
+			hs_peers_static_set(s->view, i, sim_node_id(i), &a);
+		}
+		s->sampler = hs_peers_static_sampler(s->view);
+	}
 	for (i = 0; i < n; i++) {
 		struct hs_addr a = sim_addr(i);
 		struct hs_node_params p;
+		uint64_t rng;
 		char name[24];
 
 		rc = hs_memnet_open(s->net, &a, &s->nodes[i].io);
@@ -503,16 +592,36 @@ sim_start(struct sim *s)
 		p.n_seeds = 1;
 		p.interval_ns = s->interval_ns;
 		p.fanout = s->o.fanout;
-		/* each node its own stream, all from the one seed */
-		p.rng_seed = s->o.seed * 0x9e3779b97f4a7c15ull + i;
+		/* Each node its own stream, all from the one seed.  The
+		 * engine starts its generator at rng_seed ^ id, so the seed
+		 * must not be a linear function of i: seed * G + i gave
+		 * (G + i) ^ (i + 1), only 17 distinct streams for 1000 nodes
+		 * and 213 for 100,000, so whole classes of nodes picked the
+		 * same peers in the same round and overflowed those peers'
+		 * receive queues (61% of the frames dropped at 100,000).
+		 * splitmix64's output over the seed's stream is a bijection
+		 * of i: N distinct streams. */
+		rng = s->o.seed + (uint64_t)i * 0x9e3779b97f4a7c15ull;
+		p.rng_seed = sim_rand(&rng);
 		p.clock = sim_vclock;
 		p.io = s->nodes[i].io;
 		p.table.crdp = s->crdp;
-		/* Every node holds a row per member and itself; 8 spare. */
-		p.table.max_members = n + 8 > 4096 ? n + 8 : 4096;
-		/* One key in the whole cluster: the table's defaults (1024
-		 * keys, a 1024-slot change log per owner with keys) would
-		 * cost about 8 KiB of scratch per node for nothing. */
+		p.rumor_rounds = s->o.rumor_rounds;
+		p.push_now_off = s->o.no_push_now;
+		/* Full: every node holds a row per member and itself, 8
+		 * spare.  Shared: only the owners whose data reached it. */
+		if (s->shared) {
+			p.sampler = &s->sampler;
+			p.table.max_members = SIM_SHARED_MAX_MEMBERS;
+		} else {
+			p.table.max_members = n + 8 > 4096 ? n + 8 : 4096;
+		}
+		/* A few keys per owner (its address, the one update): the
+		 * default 1024-slot change log costs 8 KiB per owner with
+		 * keys, so N^2 x 8 KiB in all (measured at 300 nodes: 839
+		 * MB peak RSS with the defaults, 129 MB with these; 1000
+		 * nodes would need 8 GiB).  A short log only means a delta
+		 * build falls back to a key scan, which is as cheap here. */
 		p.table.max_keys_per_node = 16;
 		p.table.log_slots = 16;
 		rc = hs_node_create(&p, &s->nodes[i].node);
@@ -548,6 +657,9 @@ sim_stop(struct sim *s)
 	if (s->crdp != NULL)
 		urcu_qsbr_call_rcu_data_free(s->crdp);
 	hs_memnet_destroy(s->net);
+	/* after the last node: every node's sampler pointed into it */
+	if (s->view != NULL)
+		hs_peers_static_destroy(s->view);
 	free(s->nodes);
 	free(s->pending);
 	free(s->curve);
@@ -639,6 +751,14 @@ sim_membership(struct sim *s)
 	uint64_t known = 0;
 	unsigned r;
 
+	/* A shared view knows everybody from the start and the nodes gossip
+	 * no membership: nothing to wait for. */
+	if (s->shared) {
+		s->membership_ok = true;
+		s->membership_rounds = 0;
+		s->membership_known = 1;
+		return;
+	}
 	for (r = 1; r <= s->o.max_rounds; r++) {
 		sim_round(s, false);
 		if (sim_members(s, &known)) {
@@ -648,15 +768,17 @@ sim_membership(struct sim *s)
 		}
 		if (sim_progress_due(s))
 			fprintf(stderr, "hearsay-sim: membership round %u: "
-				"%.1f%% of members known, %.1f s\n", r,
-				100.0 * (double)known / want, sim_wall_s(s));
+				"%.2f%% of members known (%.0f missing), "
+				"%.1f s\n", r, 100.0 * (double)known / want,
+				want - (double)known, sim_wall_s(s));
 	}
+	s->membership_known = (double)known / want;
 	if (!s->membership_ok) {
 		s->membership_rounds = s->o.max_rounds;
 		fprintf(stderr, "hearsay-sim: membership did not converge in "
-			"%u rounds (%.1f%% of members known); writing the "
-			"update anyway\n", s->o.max_rounds,
-			100.0 * (double)known / want);
+			"%u rounds (%.2f%% of members known, %.0f missing); "
+			"writing the update anyway\n", s->o.max_rounds,
+			100.0 * (double)known / want, want - (double)known);
 	} else if (s->progress) {
 		fprintf(stderr, "hearsay-sim: membership converged in %u "
 			"rounds, %.1f s\n", r, sim_wall_s(s));
@@ -756,18 +878,17 @@ sim_broadcast(struct sim *s)
 	s->nodes[s->origin].got_ns = 0;
 	s->n_holders = 1;
 	s->curve[0] = 1;
+	/* true already when every other node crashed */
+	s->converged = s->n_holders == s->n_live;
 
-	for (r = 1; r <= s->o.max_rounds; r++) {
+	for (r = 1; r <= s->o.max_rounds && !s->converged; r++) {
 		if (s->o.partition && r == s->o.heal_rounds + 1)
 			sim_set_groups(s, false);
 		sim_round(s, true);
 		s->curve[r] = s->n_holders;
 		s->rounds_run = r;
-		if (s->n_holders == s->n_live) {
-			s->converged = true;
-			break;
-		}
-		if (sim_progress_due(s))
+		s->converged = s->n_holders == s->n_live;
+		if (!s->converged && sim_progress_due(s))
 			fprintf(stderr, "hearsay-sim: broadcast round %u: "
 				"%.1f%% of live nodes hold the update, "
 				"%.1f s\n", r,
@@ -775,6 +896,7 @@ sim_broadcast(struct sim *s)
 				sim_wall_s(s));
 	}
 	sim_count(s, &s->after);
+	s->peak_rss_mb = sim_peak_rss_mb();
 	return 0;
 }
 
@@ -822,7 +944,8 @@ sim_metrics(const struct sim *s, struct sim_metrics *m)
 			   s->n_live;
 	m->bytes_per_node = (double)(s->after.tx_bytes - s->before.tx_bytes) /
 			    s->n_live;
-	m->bytes_per_node_per_round = m->bytes_per_node / s->rounds_run;
+	m->bytes_per_node_per_round = s->rounds_run != 0 ?
+				      m->bytes_per_node / s->rounds_run : 0;
 	m->expect_rounds = s->o.fanout > 1 ?
 			   log((double)s->o.n_nodes) / log(s->o.fanout) :
 			   (double)s->o.n_nodes - 1;
@@ -887,10 +1010,21 @@ sim_print_json(const struct sim *s, const struct sim_metrics *m)
 	printf("\"crash\": %.6g, \"crashed\": %u, \"live\": %u, "
 	       "\"origin\": %u, ",
 	       s->o.crash, s->n_crashed, s->n_live, s->origin);
-	printf("\"peer_sampling\": \"full\", \"peer_sampling_note\": "
-	       "\"every node has its own full membership table\", ");
-	printf("\"membership_converged\": %s, \"membership_rounds\": %u, ",
-	       sim_yes(s->membership_ok), s->membership_rounds);
+	if (s->shared)
+		printf("\"peer_sampling\": \"shared\", \"peer_sampling_note\""
+		       ": \"one static list of every node serves all nodes; no "
+		       "membership gossip\", \"membership\": \"shared view\", ");
+	else
+		printf("\"peer_sampling\": \"full\", \"peer_sampling_note\": "
+		       "\"every node has its own full membership table\", "
+		       "\"membership\": \"gossip\", ");
+	printf("\"membership_converged\": %s, \"membership_rounds\": %u, "
+	       "\"membership_known\": %.6f, ", sim_yes(s->membership_ok),
+	       s->membership_rounds, s->membership_known);
+	printf("\"rumor_rounds\": %u, \"push_now\": %s, ", s->o.rumor_rounds,
+	       sim_yes(!s->o.no_push_now));
+	printf("\"peak_rss_mb\": %.1f, \"peak_rss_bytes_per_node\": %.0f, ",
+	       s->peak_rss_mb, s->peak_rss_mb * 1048576.0 / s->o.n_nodes);
 	printf("\"converged\": %s, \"rounds_run\": %u, ",
 	       sim_yes(s->converged), s->rounds_run);
 	if (s->converged)
@@ -933,16 +1067,36 @@ sim_print_table(const struct sim *s, const struct sim_metrics *m)
 	       PRIu64 "\n", s->o.n_nodes, s->o.fanout, s->o.interval_ms,
 	       100 * s->o.loss, 100 * s->o.dup, s->o.delay_us,
 	       s->o.jitter_us, s->o.seed);
-	printf("  %-22s full: every node has its own full membership table\n",
-	       "peer sampling");
-	if (s->membership_ok)
-		printf("  %-22s converged in %u rounds (%.0f ms): every node "
-		       "knows the %u others\n", "membership",
-		       s->membership_rounds, s->membership_rounds * iv,
-		       s->o.n_nodes - 1);
+	if (s->shared)
+		printf("  %-22s shared: one static list of every node serves "
+		       "all nodes\n", "peer sampling");
 	else
-		printf("  %-22s NOT converged after %u rounds\n", "membership",
-		       s->membership_rounds);
+		printf("  %-22s full: every node has its own full membership "
+		       "table\n", "peer sampling");
+	if (s->o.rumor_rounds != 0 || s->o.no_push_now) {
+		printf("  %-22s ", "rumors");
+		if (s->o.rumor_rounds != 0)
+			printf("pushed for %u round%s", s->o.rumor_rounds,
+			       s->o.rumor_rounds == 1 ? "" : "s");
+		else
+			printf("pushed for the engine's default rounds");
+		printf(", %s\n", s->o.no_push_now ?
+		       "only with the rounds (--no-push-now)" :
+		       "and at once");
+	}
+	if (s->shared)
+		printf("  %-22s shared view: no membership phase (0 rounds)\n",
+		       "membership");
+	else if (s->membership_ok)
+		printf("  %-22s converged in %u round%s (%.0f ms): every "
+		       "node knows the %u others\n", "membership",
+		       s->membership_rounds,
+		       s->membership_rounds == 1 ? "" : "s",
+		       s->membership_rounds * iv, s->o.n_nodes - 1);
+	else
+		printf("  %-22s NOT converged after %u rounds (%.2f%% of "
+		       "the member pairs known)\n", "membership",
+		       s->membership_rounds, 100 * s->membership_known);
 	printf("  %-22s node %u writes '%s' at t = %.0f ms", "update",
 	       s->origin, SIM_KEY, (double)s->write_ns / 1e6);
 	if (s->o.partition)
@@ -952,8 +1106,9 @@ sim_print_table(const struct sim *s, const struct sim_metrics *m)
 		printf("; %u nodes crashed", s->n_crashed);
 	printf("\n");
 	if (s->converged)
-		printf("  %-22s %u rounds (%.0f ms)\n", "rounds to converge",
-		       s->rounds_run, s->rounds_run * iv);
+		printf("  %-22s %u round%s (%.0f ms)\n", "rounds to converge",
+		       s->rounds_run, s->rounds_run == 1 ? "" : "s",
+		       s->rounds_run * iv);
 	else
 		printf("  %-22s NOT converged after %u rounds\n",
 		       "rounds to converge", s->rounds_run);
@@ -967,12 +1122,15 @@ sim_print_table(const struct sim *s, const struct sim_metrics *m)
 	printf("  %-22s %.1f msgs, %.0f bytes per live node; %.0f bytes per "
 	       "node per round\n", "traffic (broadcast)", m->msgs_per_node,
 	       m->bytes_per_node, m->bytes_per_node_per_round);
+	printf("  %-22s %.1f MiB, %.0f bytes per node\n", "peak RSS",
+	       s->peak_rss_mb, s->peak_rss_mb * 1048576.0 / s->o.n_nodes);
 	printf("  %-22s sent %" PRIu64 ", delivered %" PRIu64 ", lost %"
 	       PRIu64 ", duplicated %" PRIu64 "\n", "memnet (broadcast)",
 	       ns->sent, ns->delivered, ns->lost, ns->duplicated);
 	printf("  %-22s partition %" PRIu64 ", down %" PRIu64 ", queue %"
-	       PRIu64 ", memory %" PRIu64 "\n", "  dropped", ns->dropped_partition,
-	       ns->dropped_down, ns->dropped_queue, ns->dropped_memory);
+	       PRIu64 ", memory %" PRIu64 "\n", "  dropped",
+	       ns->dropped_partition, ns->dropped_down, ns->dropped_queue,
+	       ns->dropped_memory);
 	printf("  infection curve (fraction of live nodes holding it after "
 	       "each round):\n");
 	for (r = 0; r <= s->rounds_run; r++) {
@@ -1004,6 +1162,50 @@ sim_nice_step(unsigned span)
 	}
 }
 
+static int
+sim_u64_cmp(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* The fraction of live nodes holding the update against time, as a step
+ * line: two points per distinct first-held time, at most 2N + 2. */
+static int
+sim_svg_steps(const struct sim *s, FILE *f, double x0, double x1, double y0,
+	      double y1, unsigned xmax)
+{
+	double per_round = (double)s->interval_ns, y = 0;
+	uint64_t *t = malloc((size_t)s->n_holders * sizeof(*t));
+	unsigned i, k = 0;
+
+	if (t == NULL)
+		return -ENOMEM;
+	for (i = 0; i < s->o.n_nodes; i++)
+		if (!s->nodes[i].down && s->nodes[i].got_ns != UINT64_MAX)
+			t[k++] = s->nodes[i].got_ns;
+	qsort(t, k, sizeof(*t), sim_u64_cmp);
+	fprintf(f, "<polyline fill=\"none\" stroke=\"#93c5fd\" "
+		"stroke-width=\"1.5\" points=\"");
+	for (i = 0; i < k;) {
+		double x = x0 + (x1 - x0) * ((double)t[i] / per_round) / xmax;
+		unsigned j = i;
+
+		while (j < k && t[j] == t[i])
+			j++;
+		fprintf(f, "%s%.1f,%.1f %.1f,%.1f", i ? " " : "", x,
+			y1 - (y1 - y0) * y, x,
+			y1 - (y1 - y0) * ((double)j / s->n_live));
+		y = (double)j / s->n_live;
+		i = j;
+	}
+	fprintf(f, " %.1f,%.1f\"/>\n", x0 + (x1 - x0) *
+		((double)s->rounds_run / xmax), y1 - (y1 - y0) * y);
+	free(t);
+	return 0;
+}
+
 /*
  * The infection curve as an SVG line chart: measured fraction per round
  * (solid), the mean-field push-pull curve (dashed, without a partition),
@@ -1012,7 +1214,7 @@ sim_nice_step(unsigned span)
 static int
 sim_write_svg(const struct sim *s, const struct sim_metrics *m, FILE *f)
 {
-	const double W = 800, H = 500, X0 = 80, X1 = 770, Y0 = 60, Y1 = 420;
+	const double W = 800, H = 520, X0 = 80, X1 = 770, Y0 = 80, Y1 = 440;
 	unsigned xmax, step, r;
 	double model, xe;
 
@@ -1036,11 +1238,19 @@ sim_write_svg(const struct sim *s, const struct sim_metrics *m, FILE *f)
 		"</text>\n", W / 2, s->o.n_nodes, s->o.fanout,
 		100 * s->o.loss, s->o.seed);
 	fprintf(f, "<text x=\"%.0f\" y=\"46\" text-anchor=\"middle\" "
-		"fill=\"#555\">one update written at node %u; %s; residue "
-		"%.4f, t_avg %.2f, t_last %.2f rounds</text>\n", W / 2,
-		s->origin, s->converged ? "every live node got it" :
-		"NOT every live node got it", m->residue, m->t_avg_rounds,
-		m->t_last_rounds);
+		"fill=\"#555\">one update written at node %u", W / 2,
+		s->origin);
+	if (s->n_crashed != 0)
+		fprintf(f, "; %u nodes crashed", s->n_crashed);
+	if (s->o.partition)
+		fprintf(f, "; net split 50/50, healed after %u rounds",
+			s->o.heal_rounds);
+	fprintf(f, "</text>\n");
+	fprintf(f, "<text x=\"%.0f\" y=\"64\" text-anchor=\"middle\" "
+		"fill=\"#555\">%s: residue %.4f, t_avg %.2f rounds, t_last "
+		"%.2f rounds</text>\n", W / 2, s->converged ?
+		"every live node got it" : "NOT every live node got it",
+		m->residue, m->t_avg_rounds, m->t_last_rounds);
 
 	/* grid and y axis: 0..100% by 25% */
 	for (r = 0; r <= 4; r++) {
@@ -1074,7 +1284,7 @@ sim_write_svg(const struct sim *s, const struct sim_metrics *m, FILE *f)
 		"stroke=\"#c0392b\" stroke-width=\"1.5\" "
 		"stroke-dasharray=\"6 4\"/>\n", xe, Y0, xe, Y1);
 	fprintf(f, "<text x=\"%.1f\" y=\"%.1f\" fill=\"#c0392b\">"
-		"log%u(N) = %.1f</text>\n", xe + 5, Y0 + 14, s->o.fanout,
+		"log_%u(N) = %.1f</text>\n", xe + 5, Y0 + 14, s->o.fanout,
 		m->expect_rounds);
 	if (s->o.partition && s->o.heal_rounds <= xmax) {
 		double xh = SX(s->o.heal_rounds);
@@ -1089,7 +1299,8 @@ sim_write_svg(const struct sim *s, const struct sim_metrics *m, FILE *f)
 	/* the classic curve, where it applies */
 	if (!s->o.partition) {
 		fprintf(f, "<polyline fill=\"none\" stroke=\"#27ae60\" "
-			"stroke-width=\"2\" stroke-dasharray=\"5 4\" points=\"");
+			"stroke-width=\"2\" stroke-dasharray=\"5 4\" "
+			"points=\"");
 		model = 1.0 / s->n_live;
 		for (r = 0; r <= xmax; r++) {
 			fprintf(f, "%s%.1f,%.1f", r ? " " : "", SX(r),
@@ -1099,7 +1310,12 @@ sim_write_svg(const struct sim *s, const struct sim_metrics *m, FILE *f)
 		fprintf(f, "\"/>\n");
 	}
 
-	/* measured */
+	/* measured at tick resolution: a step at each time a node first
+	 * held it (rumors cross several hops within one round) */
+	if (sim_svg_steps(s, f, X0, X1, Y0, Y1, xmax) < 0)
+		return -ENOMEM;
+
+	/* measured at the end of each round */
 	fprintf(f, "<polyline fill=\"none\" stroke=\"#2563eb\" "
 		"stroke-width=\"2.5\" points=\"");
 	for (r = 0; r <= s->rounds_run; r++)
@@ -1114,24 +1330,29 @@ sim_write_svg(const struct sim *s, const struct sim_metrics *m, FILE *f)
 
 	/* legend, bottom right: the curves end top right */
 	fprintf(f, "<g transform=\"translate(%.0f %.0f)\">\n"
-		"<rect x=\"0\" y=\"0\" width=\"300\" height=\"%u\" "
-		"fill=\"white\" stroke=\"#bbb\"/>\n", X1 - 310, Y1 - 90,
-		s->o.partition ? 52u : 74u);
+		"<rect x=\"0\" y=\"0\" width=\"330\" height=\"%u\" "
+		"fill=\"white\" stroke=\"#bbb\"/>\n", X1 - 340, Y1 - 112,
+		s->o.partition ? 74u : 96u);
 	fprintf(f, "<line x1=\"10\" y1=\"16\" x2=\"40\" y2=\"16\" "
 		"stroke=\"#2563eb\" stroke-width=\"2.5\"/>"
-		"<text x=\"48\" y=\"20\">measured (%u live nodes)</text>\n",
-		s->n_live);
+		"<circle cx=\"25\" cy=\"16\" r=\"3\" fill=\"#2563eb\"/>"
+		"<text x=\"48\" y=\"20\">measured, end of each round (%u "
+		"live)</text>\n", s->n_live);
 	fprintf(f, "<line x1=\"10\" y1=\"38\" x2=\"40\" y2=\"38\" "
+		"stroke=\"#93c5fd\" stroke-width=\"1.5\"/>"
+		"<text x=\"48\" y=\"42\">measured, every %.0f ms tick</text>\n",
+		(double)s->tick_ns / 1e6);
+	fprintf(f, "<line x1=\"10\" y1=\"60\" x2=\"40\" y2=\"60\" "
 		"stroke=\"#c0392b\" stroke-width=\"1.5\" "
 		"stroke-dasharray=\"6 4\"/>"
-		"<text x=\"48\" y=\"42\">log_fanout(N): the classic "
+		"<text x=\"48\" y=\"64\">log_fanout(N): the classic "
 		"expectation</text>\n");
 	if (!s->o.partition)
-		fprintf(f, "<line x1=\"10\" y1=\"60\" x2=\"40\" y2=\"60\" "
+		fprintf(f, "<line x1=\"10\" y1=\"82\" x2=\"40\" y2=\"82\" "
 			"stroke=\"#27ae60\" stroke-width=\"2\" "
 			"stroke-dasharray=\"5 4\"/>"
-			"<text x=\"48\" y=\"64\">push-pull mean field, "
-			"full digests</text>\n");
+			"<text x=\"48\" y=\"86\">classic push-pull "
+			"anti-entropy (mean field)</text>\n");
 	fprintf(f, "</g>\n</svg>\n");
 #undef SX
 #undef SY
@@ -1191,7 +1412,7 @@ main(int argc, char **argv)
 			"nodes never got the update (residue %.6f)\n",
 			s.n_live - s.n_holders, s.n_live, m.residue);
 out:
-	/* Tearing down costs about 10 ms a node (see docs/SIM.md): say so
+	/* Tearing down costs about 11 ms a node (see docs/SIM.md): say so
 	 * rather than look hung. */
 	if (s.progress)
 		fprintf(stderr, "hearsay-sim: stopping %u nodes, %.1f s\n",
