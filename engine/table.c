@@ -1012,7 +1012,8 @@ hs_noderec_same(const struct hs_noderec *r, const struct hs_wire_node *n)
 	return r->status == n->status && r->family == n->family &&
 	       r->port == n->port && memcmp(r->addr, n->addr, 16) == 0 &&
 	       r->name_len == n->name_len &&
-	       memcmp(r->name, n->name, n->name_len) == 0;
+	       (n->name_len == 0 ||
+		memcmp(r->name, n->name, n->name_len) == 0);
 }
 
 static struct hs_noderec *
@@ -1029,7 +1030,8 @@ hs_noderec_new(const struct hs_wire_node *n)
 	r->port = n->port;
 	memcpy(r->addr, n->addr, 16);
 	r->name_len = n->name_len;
-	memcpy(r->name, n->name, n->name_len);
+	if (n->name_len != 0)	/* a record without a name has name NULL */
+		memcpy(r->name, n->name, n->name_len);
 	return r;
 }
 
