@@ -17,8 +17,8 @@
  *
  * Rumor mongering rides on top: every entry the node installs (merged or
  * written locally) is pushed (PUSH, one-version delta groups) to the round's
- * peers for about log2(members) rounds, and, unless push_now_off, to fanout
- * peers at once, bounded by a rate.  Anti-entropy backs rumors up, so a
+ * peers for about log2(members) rounds, and, unless push_now_off, small ones
+ * to fanout peers at once, bounded by a rate.  Anti-entropy backs rumors up, so a
  * lost or aged-out rumor only costs time.
  *
  * Threads: a node is driven by one thread at a time (its worker, or the
@@ -64,6 +64,9 @@ struct hs_node_params {
 	bool push_now_off;		/* default: push fresh updates at once
 					 * too, not only with the next round */
 	unsigned push_now_per_s;	/* bound on those pushes; default 500 */
+	uint16_t push_now_max_value;	/* only values up to this many bytes
+					 * go at once; default 256 (larger
+					 * ones wait for the round) */
 	hs_clock_fn clock;		/* default CLOCK_MONOTONIC */
 	void *clock_arg;
 	struct hs_pktio *io;		/* the node's handle; not owned */

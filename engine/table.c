@@ -1569,7 +1569,7 @@ hs_table_changes(struct hs_table_ctx *c, struct hs_table_change *out,
 
 int
 hs_table_put_entry(struct hs_table_ctx *c, const struct hs_table_change *ch,
-		   struct hs_wire_builder *b)
+		   size_t max_value, struct hs_wire_builder *b)
 {
 	struct hs_owner *o = hs_owner_find(c->t, ch->owner);
 	struct hs_ogen *og = o != NULL ? rcu_dereference(o->ogen) : NULL;
@@ -1585,6 +1585,8 @@ hs_table_put_entry(struct hs_table_ctx *c, const struct hs_table_change *ch,
 	e = __atomic_load_n(&log[ch->version & og->log_mask], __ATOMIC_ACQUIRE);
 	if (e == NULL || e->version != ch->version || hs_entry_superseded(e))
 		return 0;	/* replaced since: the newer one is a rumor */
+	if (e->value_len > max_value)
+		return 0;
 	/* (v - 1, v]: exactly one version, so the group is truthful whatever
 	 * else the owner wrote; a receiver at v - 1 advances to v */
 	r = hs_wire_group_begin(b, ch->owner, ch->generation, ch->version - 1,

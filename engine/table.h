@@ -213,11 +213,12 @@ unsigned hs_table_changes(struct hs_table_ctx *c, struct hs_table_change *out,
 
 /*
  * Put the entry of ch as a one-version delta group (version - 1, version]
- * into b's open DELTAS section (rumor mongering).  Returns 1, 0 when the
- * entry is gone or superseded (nothing put), -EMSGSIZE, -EINVAL.
+ * into b's open DELTAS section (rumor mongering), if its value is at most
+ * max_value bytes.  Returns 1, 0 when the entry is gone, superseded or
+ * larger (nothing put), -EMSGSIZE, -EINVAL.
  */
 int hs_table_put_entry(struct hs_table_ctx *c,
-		       const struct hs_table_change *ch,
+		       const struct hs_table_change *ch, size_t max_value,
 		       struct hs_wire_builder *b);
 
 /* Our digest for one owner, or -ENOENT. */
