@@ -749,6 +749,7 @@ hs_apply(struct hs_table_ctx *c, struct hs_ogen *og, uint64_t hash,
 	bool counted = false;	/* n_keys taken for an insert */
 	uint32_t i, n;
 	uint64_t v;
+	int rc;
 
 again:
 	ki = hs_ki_get(c, og);
@@ -839,19 +840,17 @@ installed:
 	return 1;
 
 not_newer:
-	if (counted)
-		__atomic_sub_fetch(&og->n_keys, 1, __ATOMIC_RELAXED);
-	if (nw != NULL)
-		hs_pool_free(nw);
 	HS_COUNTER_INC(c->n.skipped_dup);
-	return 0;
-
+	rc = 0;
+	goto undo;
 nomem:
+	rc = -ENOMEM;
+undo:	/* nw was never visible: no grace period needed */
 	if (counted)
 		__atomic_sub_fetch(&og->n_keys, 1, __ATOMIC_RELAXED);
 	if (nw != NULL)
 		hs_pool_free(nw);
-	return -ENOMEM;
+	return rc;
 }
 
 /* ---- merge ---- */
