@@ -54,6 +54,7 @@
 
 #include "drivers/mem.h"
 #include "engine/node.h"
+#include "engine/util.h"
 
 #define SIM_TICK_NS		1000000ull	/* the loop's step: 1 ms */
 #define SIM_PORT		7946
@@ -169,26 +170,6 @@ sim_vclock(void *arg)
 {
 	(void)arg;
 	return sim_vnow;
-}
-
-static uint64_t
-sim_wall_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
-/* splitmix64, the engine's generator too: one 64-bit state, replayable. */
-static uint64_t
-sim_rand(uint64_t *s)
-{
-	uint64_t z = (*s += 0x9e3779b97f4a7c15ull);
-
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-	return z ^ (z >> 31);
 }
 
 /* Node i lives at 10.a.b.c:7946 with abc = i (24 bits). */
@@ -495,7 +476,7 @@ sim_progress_due(struct sim *s)
 
 	if (s->o.quiet)
 		return false;
-	now = sim_wall_ns();
+	now = hs_clock_monotonic(NULL);
 	if (!s->progress && s->o.n_nodes < SIM_PROGRESS_NODES &&
 	    now - s->wall0_ns < SIM_PROGRESS_AFTER_NS)
 		return false;
@@ -509,7 +490,7 @@ sim_progress_due(struct sim *s)
 static double
 sim_wall_s(const struct sim *s)
 {
-	return (double)(sim_wall_ns() - s->wall0_ns) / 1e9;
+	return (double)(hs_clock_monotonic(NULL) - s->wall0_ns) / 1e9;
 }
 
 /* Peak resident set of the process so far, MiB (ru_maxrss is in KiB). */
@@ -602,7 +583,7 @@ sim_start(struct sim *s)
 		 * splitmix64's output over the seed's stream is a bijection
 		 * of i: N distinct streams. */
 		rng = s->o.seed + (uint64_t)i * 0x9e3779b97f4a7c15ull;
-		p.rng_seed = sim_rand(&rng);
+		p.rng_seed = hs_splitmix64(&rng);
 		p.clock = sim_vclock;
 		p.io = s->nodes[i].io;
 		p.table.crdp = s->crdp;
@@ -815,7 +796,7 @@ sim_crash(struct sim *s)
 	for (i = 0; i < n - 1; i++)
 		cand[i] = i < s->origin ? i : i + 1;
 	for (i = 0; i < k; i++) {
-		unsigned j = i + (unsigned)(sim_rand(&s->rng) % (n - 1 - i));
+		unsigned j = i + (unsigned)(hs_splitmix64(&s->rng) % (n - 1 - i));
 		uint32_t x = cand[j];
 		struct hs_addr a = sim_addr(x);
 
@@ -848,7 +829,7 @@ sim_broadcast(struct sim *s)
 	unsigned i, r;
 	int64_t v;
 
-	s->origin = (unsigned)(sim_rand(&s->rng) % s->o.n_nodes);
+	s->origin = (unsigned)(hs_splitmix64(&s->rng) % s->o.n_nodes);
 	if (s->o.crash > 0)
 		sim_crash(s);
 	if (s->o.partition)
@@ -1378,7 +1359,7 @@ main(int argc, char **argv)
 	s.tick_ns = SIM_TICK_NS;
 	s.interval_ns = (uint64_t)s.o.interval_ms * 1000000ull;
 	s.rng = s.o.seed ^ 0x5349d5eedull;
-	s.wall0_ns = sim_wall_ns();
+	s.wall0_ns = hs_clock_monotonic(NULL);
 	s.wall_last_ns = s.wall0_ns;
 	sim_vnow = 0;
 
