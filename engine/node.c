@@ -325,7 +325,7 @@ hs_node_record(struct hs_node *n, uint64_t id, struct hs_wire_node *r)
 	memset(r, 0, sizeof(*r));
 	r->node = id;
 	r->generation = tn.generation;
-	r->heartbeat = tn.heartbeat;
+	r->incarnation = tn.incarnation;
 	r->status = tn.status;
 	r->family = tn.family;
 	r->port = tn.port;

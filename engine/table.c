@@ -76,7 +76,7 @@ struct hs_entry {
 struct hs_noderec {
 	struct rcu_head rcu;
 	uint64_t generation;
-	uint64_t heartbeat;		/* heartbeat this record came with */
+	uint64_t incarnation;		/* SWIM incarnation */
 	uint8_t status;
 	uint8_t family;
 	uint16_t port;
@@ -1023,7 +1023,7 @@ hs_noderec_new(const struct hs_wire_node *n)
 	if (r == NULL)
 		return NULL;
 	r->generation = n->generation;
-	r->heartbeat = n->heartbeat;
+	r->incarnation = n->incarnation;
 	r->status = n->status;
 	r->family = n->family;
 	r->port = n->port;
@@ -1034,9 +1034,26 @@ hs_noderec_new(const struct hs_wire_node *n)
 	return r;
 }
 
-/* Install n as o's record if it is newer (generation, heartbeat) and says
- * something different.  Records change rarely (status, address), so a
- * plain malloc is fine here. */
+/*
+ * Records are ordered by (generation, incarnation, status), statuses
+ * ranked alive < suspect < dead < left: SWIM's precedence (a suspicion or
+ * death of an incarnation beats that incarnation alive; only the node
+ * itself raises its incarnation, to refute) made a total order, so that
+ * merges commute.
+ */
+static int
+hs_noderec_cmp(const struct hs_noderec *r, const struct hs_wire_node *n)
+{
+	if (r->generation != n->generation)
+		return r->generation < n->generation ? -1 : 1;
+	if (r->incarnation != n->incarnation)
+		return r->incarnation < n->incarnation ? -1 : 1;
+	return (r->status > n->status) - (r->status < n->status);
+}
+
+/* Install n as o's record if it orders above the current one, or equals
+ * it and says something different (a node's own address change).
+ * Records change rarely, so a plain malloc is fine here. */
 static int
 hs_noderec_merge(struct hs_owner *o, const struct hs_wire_node *n)
 {
@@ -1044,12 +1061,14 @@ hs_noderec_merge(struct hs_owner *o, const struct hs_wire_node *n)
 		struct hs_noderec *cur = rcu_dereference(o->rec);
 		struct hs_noderec *nw;
 
-		if (cur != NULL &&
-		    (cur->generation > n->generation ||
-		     (cur->generation == n->generation &&
-		      (cur->heartbeat >= n->heartbeat ||
-		       hs_noderec_same(cur, n)))))
-			return 0;
+		if (cur != NULL) {
+			int d = hs_noderec_cmp(cur, n);
+
+			/* an equal key with other contents is the owner's
+			 * own news (a new address or name) */
+			if (d > 0 || (d == 0 && hs_noderec_same(cur, n)))
+				return 0;
+		}
 		nw = hs_noderec_new(n);
 		if (nw == NULL)
 			return -ENOMEM;
@@ -1068,8 +1087,7 @@ hs_table_merge_node(struct hs_table_ctx *c, const struct hs_wire_node *n)
 {
 	struct hs_owner *o;
 	struct hs_ogen *og;
-	uint64_t before;
-	int rc = 0, changed;
+	int rc = 0;
 
 	if (n->node == c->t->p.self_id)
 		return 0;
@@ -1083,14 +1101,12 @@ hs_table_merge_node(struct hs_table_ctx *c, const struct hs_wire_node *n)
 	og = hs_ogen_for(c, o, n->generation, 0, &rc);
 	if (og == NULL)
 		return rc;
-	before = __atomic_load_n(&og->heartbeat, __ATOMIC_ACQUIRE);
-	changed = hs_atomic_max_u64(&og->heartbeat, n->heartbeat) > before;
 	rc = hs_noderec_merge(o, n);
 	if (rc < 0) {
 		HS_COUNTER_INC(c->n.nomem);
 		return rc;
 	}
-	return changed || rc > 0;
+	return rc;
 }
 
 /* ---- local writes ---- */
@@ -1174,7 +1190,6 @@ hs_table_set_self(struct hs_table_ctx *c, const struct hs_wire_node *n)
 
 	me.node = t->p.self_id;
 	me.generation = og->generation;
-	me.heartbeat = hs_table_heartbeat(c);
 	r = hs_noderec_merge(t->self, &me);
 	return r < 0 ? r : 0;
 }
@@ -1227,6 +1242,7 @@ hs_table_node_get(struct hs_table_ctx *c, uint64_t owner,
 	n->n_keys = __atomic_load_n(&og->n_keys, __ATOMIC_RELAXED);
 	r = rcu_dereference(o->rec);
 	if (r != NULL && r->generation == og->generation) {
+		n->incarnation = r->incarnation;
 		n->status = r->status;
 		n->family = r->family;
 		n->port = r->port;

@@ -105,7 +105,8 @@ struct hs_table_kv {
 struct hs_table_node {
 	uint64_t id;
 	uint64_t generation;
-	uint64_t heartbeat;
+	uint64_t heartbeat;		/* highest seen, from digests */
+	uint64_t incarnation;		/* of its record (SWIM) */
 	uint64_t max_version;		/* watermark */
 	uint64_t floor;
 	uint32_t n_keys;

@@ -746,7 +746,7 @@ hs_wire_put_node(struct hs_wire_builder *b, const struct hs_wire_node *n)
 	p = b->buf + b->len;
 	hs_wire_wr64(p, n->node);
 	hs_wire_wr64(p + 8, n->generation);
-	hs_wire_wr64(p + 16, n->heartbeat);
+	hs_wire_wr64(p + 16, n->incarnation);
 	p[24] = n->status;
 	p[25] = n->family;
 	hs_wire_wr16(p + 26, n->port);

@@ -173,7 +173,7 @@ struct hs_wire_event {
 struct hs_wire_node {
 	uint64_t node;
 	uint64_t generation;
-	uint64_t heartbeat;
+	uint64_t incarnation;	/* SWIM: raised only by the node itself, to refute */
 	uint8_t status;		/* enum hs_wire_status */
 	uint8_t family;		/* 4 or 6 */
 	uint16_t port;
@@ -464,7 +464,7 @@ hs_wire_node_next(struct hs_wire_iter *it, struct hs_wire_node *n)
 		return false;
 	n->node = hs_wire_rd64(p);
 	n->generation = hs_wire_rd64(p + 8);
-	n->heartbeat = hs_wire_rd64(p + 16);
+	n->incarnation = hs_wire_rd64(p + 16);
 	n->status = p[24];
 	n->family = p[25];
 	n->port = hs_wire_rd16(p + 26);

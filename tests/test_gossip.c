@@ -547,7 +547,7 @@ test_10k_members_one_frame(void **state)
 		for (i = 0; i < M; i++) {
 			struct hs_wire_node rec = {
 				.node = 100 + i, .generation = 1,
-				.heartbeat = 1, .family = 4, .port = 7946,
+				.incarnation = 1, .family = 4, .port = 7946,
 				.addr = { 10, 1, (uint8_t)(i >> 8),
 					  (uint8_t)i },
 			};

@@ -733,7 +733,7 @@ static void
 test_member_limit_and_nodes(void **state)
 {
 	struct hs_table_params p = { .max_members = 2 };
-	struct hs_wire_node n = { .node = 42, .generation = 1, .heartbeat = 5,
+	struct hs_wire_node n = { .node = 42, .generation = 1, .incarnation = 5,
 				  .status = HS_WIRE_ST_ALIVE, .family = 4,
 				  .port = 7946, .addr = { 10, 0, 0, 2 },
 				  .name_len = 3, .name = (const uint8_t *)"n42" };
@@ -745,24 +745,38 @@ test_member_limit_and_nodes(void **state)
 	table_new(&f, 1, &p);
 	assert_int_equal(hs_table_merge_node(f.c, &n), 1);
 	assert_int_equal(hs_table_merge_node(f.c, &n), 0);	/* same */
-	n.heartbeat = 4;
+	n.incarnation = 4;
 	assert_int_equal(hs_table_merge_node(f.c, &n), 0);	/* older */
-	n.heartbeat = 9;
+	/* SWIM precedence: suspect beats alive of the same incarnation,
+	 * alive of a higher incarnation beats suspect, dead beats suspect,
+	 * and left beats dead */
+	n.incarnation = 5;
+	n.status = HS_WIRE_ST_SUSPECT;
+	assert_int_equal(hs_table_merge_node(f.c, &n), 1);
+	n.status = HS_WIRE_ST_ALIVE;
+	assert_int_equal(hs_table_merge_node(f.c, &n), 0);
+	n.incarnation = 6;
+	assert_int_equal(hs_table_merge_node(f.c, &n), 1);
+	n.status = HS_WIRE_ST_DEAD;
+	assert_int_equal(hs_table_merge_node(f.c, &n), 1);
+	n.status = HS_WIRE_ST_SUSPECT;
+	assert_int_equal(hs_table_merge_node(f.c, &n), 0);
+	n.incarnation = 9;
 	n.status = HS_WIRE_ST_LEFT;
 	assert_int_equal(hs_table_merge_node(f.c, &n), 1);
 	assert_int_equal(hs_table_node_get(f.c, 42, &got), 0);
-	assert_int_equal(got.heartbeat, 9);
+	assert_int_equal(got.incarnation, 9);
 	assert_int_equal(got.status, HS_WIRE_ST_LEFT);
 	assert_int_equal(got.port, 7946);
 	assert_memory_equal(got.name, "n42", 3);
-	/* restart: higher generation, lower heartbeat, alive again */
+	/* restart: higher generation, lower incarnation, alive again */
 	n.generation = 2;
-	n.heartbeat = 1;
+	n.incarnation = 1;
 	n.status = HS_WIRE_ST_ALIVE;
 	assert_int_equal(hs_table_merge_node(f.c, &n), 1);
 	assert_int_equal(hs_table_node_get(f.c, 42, &got), 0);
 	assert_int_equal(got.generation, 2);
-	assert_int_equal(got.heartbeat, 1);
+	assert_int_equal(got.incarnation, 1);
 	assert_int_equal(got.status, HS_WIRE_ST_ALIVE);
 	n.generation = 1;
 	assert_int_equal(hs_table_merge_node(f.c, &n), -ESTALE);
@@ -793,7 +807,7 @@ test_digest_walk(void **state)
 	table_new(&f, 1, NULL);
 	for (i = 0; i < N; i++) {
 		struct hs_wire_node r = { .node = 2 + i, .generation = 1,
-					  .heartbeat = 1, .family = 4 };
+					  .incarnation = 1, .family = 4 };
 
 		assert_int_equal(hs_table_merge_node(f.c, &r), 1);
 	}

@@ -284,7 +284,7 @@ model_fill(struct model *m, uint8_t type, uint32_t mask, unsigned fl,
 
 			n->node = maxint ? UINT64_MAX - i : 1 + rnd(s) % 1000;
 			n->generation = maxint ? UINT64_MAX : rnd(s) % 10;
-			n->heartbeat = maxint ? UINT64_MAX : rnd(s);
+			n->incarnation = maxint ? UINT64_MAX : rnd(s);
 			n->status = (uint8_t)(rnd(s) % (HS_WIRE_ST_MAX + 1));
 			n->family = (fl & FL_V6) ? 6 : 4;
 			n->port = (uint16_t)rnd(s);
@@ -510,7 +510,7 @@ model_check(const struct model *m, const uint8_t *buf, size_t len)
 		assert_true(i < m->n_nodes);
 		assert_int_equal(n.node, mn->node);
 		assert_int_equal(n.generation, mn->generation);
-		assert_int_equal(n.heartbeat, mn->heartbeat);
+		assert_int_equal(n.incarnation, mn->incarnation);
 		assert_int_equal(n.status, mn->status);
 		assert_int_equal(n.family, mn->family);
 		assert_int_equal(n.port, mn->port);
