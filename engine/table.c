@@ -3,12 +3,12 @@
  * design in full.  In short:
  *
  * - owners: cds_lfht (QSBR) of struct hs_owner, one per node id, never
- *   removed in this version (forgetting dead members is versioned state and
- *   comes with membership).
+ *   removed: forgetting a member (hs_table_forget) replaces its state with
+ *   a grave that keeps its old generations out.
  * - An owner points (RCU) at its current generation state, struct hs_ogen.
- *   A higher generation, or a reset below the GC floor, installs a fresh
- *   ogen with one compare-and-swap; the old one goes to a lock-free
- *   graveyard that the control thread reclaims after a grace period.
+ *   A higher generation, a reset below the GC floor, or forgetting installs
+ *   a fresh ogen with one compare-and-swap; the old one is reclaimed by the
+ *   call_rcu thread after a grace period.
  * - An ogen holds the Scuttlebutt watermark W (every version <= W of this
  *   owner generation is known here), the tombstone-GC floor F, a lock-free
  *   open-addressing index of keys -> immutable struct hs_entry, and a
@@ -37,7 +37,6 @@
 
 #include <urcu/urcu-qsbr.h>
 #include <urcu/rculfhash.h>
-#include <urcu/lfstack.h>
 #define XXH_INLINE_ALL
 #include <xxhash.h>
 
@@ -97,7 +96,9 @@ struct hs_ogen {
 	uint32_t log_mask;
 	struct hs_kindex *kidx;		/* created lazily, atomic publish */
 	struct hs_entry **log;		/* created lazily, atomic publish */
-	struct cds_lfs_node grave;
+	bool forgotten;			/* a grave: this generation and older
+					 * are refused (hs_table_forget) */
+	struct rcu_head rcu;		/* reclaimed after a grace period */
 };
 
 struct hs_owner {
@@ -147,11 +148,11 @@ struct hs_table {
 	struct hs_table_params p;
 	struct cds_lfht *owners;
 	uint32_t n_owners;		/* atomic */
+	uint32_t n_graves;		/* atomic: owners forgotten */
 	struct call_rcu_data *crdp;
 	bool own_crdp;
 	struct hs_pool *pool;
 	struct hs_table_ctx *ctx;
-	struct __cds_lfs_stack graveyard;
 	struct hs_owner *self;
 	struct rcu_head destroy_rcu;	/* last free, shared call_rcu thread */
 };
@@ -342,7 +343,6 @@ hs_ogen_new(struct hs_table *t, uint64_t owner, uint64_t generation,
 	og->generation = generation;
 	og->floor = floor;
 	og->log_mask = t->p.log_slots - 1;
-	cds_lfs_node_init(&og->grave);
 	return og;
 }
 
@@ -557,12 +557,6 @@ hs_ogen_free_unpublished(struct hs_ogen *og)
 	free(og);
 }
 
-static void
-hs_ogen_bury(struct hs_table *t, struct hs_ogen *og)
-{
-	cds_lfs_push(&t->graveyard, &og->grave);
-}
-
 /* Free an ogen nobody can reach any more (after a grace period). */
 static void
 hs_ogen_reclaim(struct hs_ogen *og)
@@ -570,6 +564,21 @@ hs_ogen_reclaim(struct hs_ogen *og)
 	hs_ki_free_all(og->kidx);
 	free(og->log);
 	free(og);
+}
+
+static void
+hs_ogen_reclaim_cb(struct rcu_head *head)
+{
+	hs_ogen_reclaim(caa_container_of(head, struct hs_ogen, rcu));
+}
+
+/* A replaced owner generation goes to the call_rcu thread (the caller's
+ * context is bound to it), never waited for: a worker may bury one. */
+static void
+hs_ogen_bury(struct hs_table *t, struct hs_ogen *og)
+{
+	(void)t;
+	urcu_qsbr_call_rcu(&og->rcu, hs_ogen_reclaim_cb);
 }
 
 /*
@@ -587,9 +596,9 @@ hs_ogen_for(struct hs_table_ctx *c, struct hs_owner *o, uint64_t gen,
 		struct hs_ogen *og = rcu_dereference(o->ogen);
 		struct hs_ogen *nw;
 
-		if (og != NULL && og->generation == gen)
+		if (og != NULL && og->generation == gen && !og->forgotten)
 			return og;
-		if (og != NULL && og->generation > gen) {
+		if (og != NULL && og->generation >= gen) {
 			HS_COUNTER_INC(c->n.stale_gen);
 			*rc = -ESTALE;
 			return NULL;
@@ -603,6 +612,9 @@ hs_ogen_for(struct hs_table_ctx *c, struct hs_owner *o, uint64_t gen,
 		if (rcu_cmpxchg_pointer(&o->ogen, og, nw) == og) {
 			if (og != NULL) {
 				HS_COUNTER_INC(c->n.gen_superseded);
+				if (og->forgotten)
+					__atomic_sub_fetch(&t->n_graves, 1,
+							   __ATOMIC_RELAXED);
 				hs_ogen_bury(t, og);
 			}
 			return nw;
@@ -1109,6 +1121,65 @@ hs_table_merge_node(struct hs_table_ctx *c, const struct hs_wire_node *n)
 	return rc;
 }
 
+int
+hs_table_merge_heartbeat(struct hs_table_ctx *c, uint64_t owner,
+			 uint64_t generation, uint64_t heartbeat)
+{
+	struct hs_owner *o;
+	struct hs_ogen *og;
+	uint64_t before;
+
+	if (owner == c->t->p.self_id)
+		return 0;
+	o = hs_owner_find(c->t, owner);
+	og = o != NULL ? rcu_dereference(o->ogen) : NULL;
+	if (og == NULL || og->forgotten || og->generation != generation)
+		return 0;
+	before = __atomic_load_n(&og->heartbeat, __ATOMIC_ACQUIRE);
+	if (heartbeat <= before)
+		return 0;
+	return hs_atomic_max_u64(&og->heartbeat, heartbeat) > before;
+}
+
+int
+hs_table_forget(struct hs_table_ctx *c, uint64_t owner, uint64_t generation)
+{
+	struct hs_table *t = c->t;
+	struct hs_owner *o;
+
+	if (owner == t->p.self_id || generation == 0)
+		return -EINVAL;
+	o = hs_owner_find(t, owner);
+	if (o == NULL)
+		return -ENOENT;
+	for (;;) {
+		struct hs_ogen *og = rcu_dereference(o->ogen);
+		struct hs_ogen *nw;
+
+		/* a newer generation is alive news, not ours to forget; an
+		 * equal or newer grave already keeps this one out */
+		if (og != NULL && (og->generation > generation ||
+				   (og->forgotten &&
+				    og->generation == generation)))
+			return 0;
+		nw = hs_ogen_new(t, owner, generation, 0);
+		if (nw == NULL) {
+			HS_COUNTER_INC(c->n.nomem);
+			return -ENOMEM;
+		}
+		nw->forgotten = true;
+		if (rcu_cmpxchg_pointer(&o->ogen, og, nw) == og) {
+			if (og == NULL || !og->forgotten)
+				__atomic_add_fetch(&t->n_graves, 1,
+						   __ATOMIC_RELAXED);
+			if (og != NULL)
+				hs_ogen_bury(t, og);
+			return 1;
+		}
+		hs_ogen_free_unpublished(nw);
+	}
+}
+
 /* ---- local writes ---- */
 
 static int64_t
@@ -1231,7 +1302,7 @@ hs_table_node_get(struct hs_table_ctx *c, uint64_t owner,
 	if (o == NULL)
 		return -ENOENT;
 	og = rcu_dereference(o->ogen);
-	if (og == NULL)
+	if (og == NULL || og->forgotten)
 		return -ENOENT;
 	memset(n, 0, sizeof(*n));
 	n->id = owner;
@@ -1324,7 +1395,7 @@ hs_table_digest(struct hs_table_ctx *c, uint64_t owner,
 	if (o == NULL)
 		return -ENOENT;
 	og = rcu_dereference(o->ogen);
-	if (og == NULL)
+	if (og == NULL || og->forgotten)
 		return -ENOENT;
 	hs_digest_fill(d, owner, og);
 	return 0;
@@ -1361,7 +1432,7 @@ hs_table_digests(struct hs_table_ctx *c, uint64_t *cursor,
 						      lfht);
 		struct hs_ogen *og = rcu_dereference(o->ogen);
 
-		if (og != NULL)
+		if (og != NULL && !og->forgotten)
 			hs_digest_fill(&out[n++], o->id, og);
 		cds_lfht_next(c->t->owners, &it);
 		pos++;
@@ -1389,6 +1460,14 @@ hs_table_wants(struct hs_table_ctx *c, const struct hs_wire_digest *theirs,
 			continue;
 		o = hs_owner_find(c->t, d->node);
 		og = o != NULL ? rcu_dereference(o->ogen) : NULL;
+		if (og != NULL && og->forgotten) {
+			/* a restart of a forgotten node is news; its old
+			 * self is kept out */
+			if (d->generation > og->generation)
+				want[k++] = (struct hs_wire_digest){
+					.node = d->node };
+			continue;
+		}
 		if (og == NULL) {
 			want[k++] = (struct hs_wire_digest){ .node = d->node };
 			continue;
@@ -1527,7 +1606,7 @@ hs_table_build_deltas(struct hs_table_ctx *c,
 		struct hs_ogen *og = o != NULL ? rcu_dereference(o->ogen) : NULL;
 		uint64_t w, floor;
 
-		if (og == NULL || d->generation > og->generation)
+		if (og == NULL || og->forgotten || d->generation > og->generation)
 			continue;
 		w = __atomic_load_n(&og->watermark, __ATOMIC_ACQUIRE);
 		floor = __atomic_load_n(&og->floor, __ATOMIC_ACQUIRE);
@@ -1672,8 +1751,6 @@ hs_table_gc(struct hs_table_ctx *c)
 	struct cds_lfht_node *hn;
 	struct hs_table *t = c->t;
 	uint64_t now = t->p.clock(t->p.clock_arg);
-	struct cds_lfs_head *head;
-	struct cds_lfs_node *node, *next;
 	struct cds_lfht_iter it;
 	struct hs_owner *o;
 	unsigned n = 0;
@@ -1687,18 +1764,6 @@ hs_table_gc(struct hs_table_ctx *c)
 	}
 	HS_COUNTER_ADD(c->n.tombstones_collected, n);
 	hs_table_ctx_flush(c);
-
-	head = __cds_lfs_pop_all(&t->graveyard);
-	if (head != NULL) {
-		/* Every thread that could still hold one of these passes a
-		 * quiescent state before we free them. */
-		urcu_qsbr_thread_offline();
-		urcu_qsbr_synchronize_rcu();
-		urcu_qsbr_thread_online();
-		cds_lfs_for_each_safe(head, node, next)
-			hs_ogen_reclaim(caa_container_of(node, struct hs_ogen,
-							 grave));
-	}
 	return (int)n;
 }
 
@@ -1740,7 +1805,8 @@ hs_table_stats(struct hs_table *t, struct hs_table_stats *s)
 uint64_t
 hs_table_owners(const struct hs_table *t)
 {
-	return __atomic_load_n(&t->n_owners, __ATOMIC_RELAXED);
+	return __atomic_load_n(&t->n_owners, __ATOMIC_RELAXED) -
+	       __atomic_load_n(&t->n_graves, __ATOMIC_RELAXED);
 }
 
 /* ---- life cycle ---- */
@@ -1811,7 +1877,6 @@ hs_table_create(const struct hs_table_params *params, struct hs_table **out)
 		if (c->scratch == NULL)
 			goto err_ctx;
 	}
-	__cds_lfs_init(&t->graveyard);
 	t->owners = cds_lfht_new_flavor(64, 64, 0,
 					CDS_LFHT_AUTO_RESIZE |
 					CDS_LFHT_ACCOUNTING,
@@ -1907,8 +1972,6 @@ void
 hs_table_destroy(struct hs_table *t)
 {
 	struct cds_lfht_node *hn;
-	struct cds_lfs_head *head;
-	struct cds_lfs_node *node, *next;
 	struct cds_lfht_iter it;
 	struct hs_owner *o;
 	bool online;
@@ -1927,11 +1990,6 @@ hs_table_destroy(struct hs_table *t)
 		urcu_qsbr_barrier();
 		urcu_qsbr_thread_online();
 	}
-	head = __cds_lfs_pop_all(&t->graveyard);
-	if (head != NULL)
-		cds_lfs_for_each_safe(head, node, next)
-			hs_ogen_reclaim(caa_container_of(node, struct hs_ogen,
-							 grave));
 	cds_lfht_for_each(t->owners, &it, hn) {
 		o = caa_container_of(hn, struct hs_owner, lfht);
 		cds_lfht_del(t->owners, &o->lfht);

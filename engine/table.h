@@ -169,6 +169,27 @@ int hs_table_merge_group(struct hs_table_ctx *c, const struct hs_wire_group *g);
 int hs_table_merge_node(struct hs_table_ctx *c, const struct hs_wire_node *n);
 
 /*
+ * A heartbeat of owner's generation seen in a digest: raise ours to it.
+ * Returns 1 if it was higher than ours, else 0 (older, unknown owner,
+ * other generation, forgotten).  Heartbeats travel only in digests.
+ */
+int hs_table_merge_heartbeat(struct hs_table_ctx *c, uint64_t owner,
+			     uint64_t generation, uint64_t heartbeat);
+
+/*
+ * Forget a member (dead or left long enough): its state for generation
+ * and older is dropped and replaced by a grave that refuses every later
+ * delta group, node record and digest of those generations, so that stale
+ * gossip cannot bring it back; a higher generation (a restart) supersedes
+ * the grave like any older state.  Graves are kept (bounded by
+ * max_members).  The owner no longer appears in digests, reads or
+ * hs_table_owners().  Returns 1 if forgotten now, 0 if already (or a newer
+ * generation is held), -ENOENT, -EINVAL (ourselves), -ENOMEM.
+ */
+int hs_table_forget(struct hs_table_ctx *c, uint64_t owner,
+		    uint64_t generation);
+
+/*
  * Local writes of our own keys, each taking our next version.  Single
  * writer: only one thread at a time may write locally (the control thread).
  * Returns the version (> 0), or -EINVAL (empty key), -EMSGSIZE (key or
@@ -252,15 +273,16 @@ int hs_table_build_deltas(struct hs_table_ctx *c,
 			  struct hs_wire_builder *b);
 
 /*
- * Control thread, online: collect tombstones older than the TTL whose
- * version is at or below the owner's watermark (raising the owner's GC
- * floor), and reclaim owner generations superseded earlier.  Goes offline
- * while it waits for a grace period.  Returns tombstones collected.
+ * Collect tombstones older than the TTL whose version is at or below the
+ * owner's watermark (raising the owner's GC floor).  Walks every owner:
+ * call it every second or so, not every round.  Never waits (the entries
+ * go to the call_rcu thread).  Returns tombstones collected.
  */
 int hs_table_gc(struct hs_table_ctx *c);
 
 void hs_table_stats(struct hs_table *t, struct hs_table_stats *s);
-/* Owners held (members, ourselves included): O(1), any thread. */
+/* Owners held (members, ourselves included, graves not): O(1), any
+ * thread. */
 uint64_t hs_table_owners(const struct hs_table *t);
 
 #ifdef __cplusplus

@@ -552,6 +552,82 @@ test_generation_supersedes(void **state)
 	table_free(&f);
 }
 
+/*
+ * Forgetting a member: its state goes, stale gossip about that generation
+ * (deltas, records, heartbeats, digests) cannot bring it back, and a
+ * restart with a higher generation is accepted as news.
+ */
+static void
+test_forget_keeps_ghosts_out(void **state)
+{
+	struct model old, nw;
+	struct frame fr;
+	struct snap got, want;
+	struct hs_wire_digest d, theirs, wanted[2];
+	struct hs_table_node tn;
+	struct fix f;
+	uint64_t seed = test_seed + 11, cursor = 0;
+	struct hs_wire_node rec = { .node = 42, .generation = 1,
+				    .incarnation = 7, .family = 4 };
+
+	(void)state;
+	model_gen(&old, 42, 1, 30, 20, &seed);
+	model_gen(&nw, 42, 2, 5, 3, &seed);
+	table_new(&f, 1, NULL);
+	frame_delta(&fr, &old, 0, 30, 0, 0);
+	assert_true(apply_frame(f.c, &fr) > 0);
+	assert_int_equal(hs_table_merge_node(f.c, &rec), 1);
+	assert_int_equal(hs_table_owners(f.t), 2);
+	assert_int_equal(hs_table_merge_heartbeat(f.c, 42, 1, 10), 1);
+	assert_int_equal(hs_table_merge_heartbeat(f.c, 42, 1, 9), 0);
+
+	assert_int_equal(hs_table_forget(f.c, 1, 1), -EINVAL);	/* self */
+	assert_int_equal(hs_table_forget(f.c, 42, 1), 1);
+	assert_int_equal(hs_table_forget(f.c, 42, 1), 0);
+	assert_int_equal(hs_table_owners(f.t), 1);
+	assert_int_equal(hs_table_digest(f.c, 42, &d), -ENOENT);
+	assert_int_equal(hs_table_node_get(f.c, 42, &tn), -ENOENT);
+	snap_take(f.c, 42, &got);
+	assert_int_equal(got.n, 0);
+	/* only our own digest is listed */
+	assert_int_equal(hs_table_digests(f.c, &cursor, wanted, 2), 1);
+	assert_int_equal(wanted[0].node, 1);
+
+	/* stale gossip replayed: deltas, record, heartbeat, digest */
+	frame_delta(&fr, &old, 0, 30, 0, 0);
+	assert_int_equal(apply_frame(f.c, &fr), 0);
+	assert_int_equal(hs_table_merge_node(f.c, &rec), -ESTALE);
+	rec.generation = 0;
+	assert_int_equal(hs_table_merge_node(f.c, &rec), -ESTALE);
+	assert_int_equal(hs_table_merge_heartbeat(f.c, 42, 1, 99), 0);
+	theirs = (struct hs_wire_digest){ .node = 42, .generation = 1,
+					  .heartbeat = 99, .max_version = 30 };
+	assert_int_equal(hs_table_wants(f.c, &theirs, 1, wanted, 2), 0);
+	snap_take(f.c, 42, &got);
+	assert_int_equal(got.n, 0);
+	assert_int_equal(hs_table_owners(f.t), 1);
+
+	/* the restart is news: wanted from the start, then accepted */
+	theirs.generation = 2;
+	theirs.max_version = 5;
+	assert_int_equal(hs_table_wants(f.c, &theirs, 1, wanted, 2), 1);
+	assert_int_equal(wanted[0].node, 42);
+	assert_int_equal(wanted[0].generation, 0);
+	frame_delta(&fr, &nw, 0, 5, 0, 0);
+	assert_true(apply_frame(f.c, &fr) > 0);
+	assert_int_equal(hs_table_owners(f.t), 2);
+	snap_take(f.c, 42, &got);
+	want.n = 0;
+	snap_model(&nw, 5, &want);
+	qsort(want.r, want.n, sizeof(want.r[0]), row_cmp);
+	snap_equal(&got, &want);
+	/* forgetting the old generation again does not touch the new one */
+	assert_int_equal(hs_table_forget(f.c, 42, 1), 0);
+	assert_int_equal(hs_table_digest(f.c, 42, &d), 0);
+	assert_int_equal(d.generation, 2);
+	table_free(&f);
+}
+
 /* Tombstone GC, then stale deltas replayed: no resurrection. */
 static void
 test_tombstone_gc_no_resurrection(void **state)
@@ -1266,6 +1342,7 @@ main(void)
 		cmocka_unit_test(test_gap_does_not_advance),
 		cmocka_unit_test(test_order_independence),
 		cmocka_unit_test(test_generation_supersedes),
+		cmocka_unit_test(test_forget_keeps_ghosts_out),
 		cmocka_unit_test(test_tombstone_gc_no_resurrection),
 		cmocka_unit_test(test_gc_keeps_tombstone_above_watermark),
 		cmocka_unit_test(test_reset_below_floor),
