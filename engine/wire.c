@@ -29,6 +29,9 @@
 /* hs_wire_rd*() and hs_wire_wr*() swap bytes unconditionally. */
 _Static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__,
 	       "wire.h readers assume a little-endian host");
+/* AGG carries doubles as binary64 bit patterns (hs_wire_rdf64). */
+_Static_assert(sizeof(double) == sizeof(uint64_t) && __DBL_MANT_DIG__ == 53,
+	       "AGG records need IEEE-754 binary64 doubles");
 
 #define HS_WIRE_UNLIKELY(x)	__builtin_expect(!!(x), 0)
 #define HS_WIRE_SEC_BIT(s)	(1u << HS_WIRE_SEC_##s)
@@ -54,9 +57,11 @@ static const struct hs_wire_rule hs_wire_rules[HS_WIRE_TYPE_MAX + 1] = {
 	[HS_WIRE_ACK2] = {
 		.allowed = HS_WIRE_PIGGYBACK,
 	},
+	/* AGG rides only on PUSH: push-sum sends each share to one peer
+	 * once, and a PUSH is never answered, so nothing else carries it. */
 	[HS_WIRE_PUSH] = {
-		.allowed = HS_WIRE_PIGGYBACK,
-		.need_any = HS_WIRE_PIGGYBACK,
+		.allowed = HS_WIRE_PIGGYBACK | HS_WIRE_SEC_BIT(AGG),
+		.need_any = HS_WIRE_PIGGYBACK | HS_WIRE_SEC_BIT(AGG),
 	},
 	[HS_WIRE_JOIN] = {
 		.allowed = HS_WIRE_SEC_BIT(NODES),
@@ -85,6 +90,41 @@ static inline bool
 hs_wire_v4_tail_zero(const uint8_t *addr)
 {
 	return (hs_wire_rd64(addr + 4) | hs_wire_rd32(addr + 12)) == 0;
+}
+
+/* binary64 classes by bit pattern: exponent all ones is inf or NaN. */
+#define HS_WIRE_F64_EXP		0x7ff0000000000000ull
+#define HS_WIRE_F64_SIGN	0x8000000000000000ull
+
+static inline bool
+hs_wire_f64_finite(uint64_t u)
+{
+	return (u & HS_WIRE_F64_EXP) != HS_WIRE_F64_EXP;
+}
+
+static inline bool
+hs_wire_f64_nan(uint64_t u)
+{
+	return (u & ~HS_WIRE_F64_SIGN) > HS_WIRE_F64_EXP;
+}
+
+/* Below zero; -0.0 is not. */
+static inline bool
+hs_wire_f64_neg(uint64_t u)
+{
+	return (u & HS_WIRE_F64_SIGN) && (u & ~HS_WIRE_F64_SIGN) != 0;
+}
+
+/* The share fields of an AGG record, as bit patterns: what both the
+ * decoder and the builder refuse. */
+static inline bool
+hs_wire_agg_ok(uint64_t s, uint64_t k, uint64_t w, uint64_t min,
+	       uint64_t max)
+{
+	return hs_wire_f64_finite(s) && hs_wire_f64_finite(k) &&
+	       hs_wire_f64_finite(w) && !hs_wire_f64_neg(k) &&
+	       !hs_wire_f64_neg(w) && !hs_wire_f64_nan(min) &&
+	       !hs_wire_f64_nan(max);
 }
 
 /* ---- decoder: one function per section body, len > 0 ---- */
@@ -270,6 +310,35 @@ hs_wire_check_probe(const uint8_t *p, uint32_t len, uint16_t *n)
 	return 0;
 }
 
+static int
+hs_wire_check_agg(const uint8_t *p, uint32_t len, uint16_t *n)
+{
+	uint32_t off = 0, step;
+	uint16_t n_aggs = 0;
+
+	do {
+		const uint8_t *q = p + off;
+
+		if (len - off < HS_WIRE_AGG_HDR_LEN)
+			return -EBADMSG;
+		/* Bytes 1..7: the u8 key_len at 0 is not reserved. */
+		if ((hs_wire_rd64(q) & 0x00ffffffffffffffull) != 0)
+			return -EPROTO;
+		if (q[0] == 0 ||
+		    !hs_wire_agg_ok(hs_wire_rd64(q + 16), hs_wire_rd64(q + 24),
+				    hs_wire_rd64(q + 32), hs_wire_rd64(q + 40),
+				    hs_wire_rd64(q + 48)))
+			return -EBADMSG;
+		step = HS_WIRE_AGG_HDR_LEN + (uint32_t)q[0];
+		if (len - off < step)
+			return -EBADMSG;
+		off += step;
+		n_aggs++;
+	} while (off < len);
+	*n = n_aggs;
+	return 0;
+}
+
 int
 hs_wire_decode(const void *buf, size_t len, struct hs_wire_msg *m)
 {
@@ -359,8 +428,11 @@ hs_wire_decode(const void *buf, size_t len, struct hs_wire_msg *m)
 		case HS_WIRE_SEC_NODES:
 			rc = hs_wire_check_nodes(s, body_len, &n);
 			break;
-		default:
+		case HS_WIRE_SEC_PROBE:
 			rc = hs_wire_check_probe(s, body_len, &n);
+			break;
+		default:
+			rc = hs_wire_check_agg(s, body_len, &n);
 			break;
 		}
 		if (HS_WIRE_UNLIKELY(rc != 0))
@@ -788,6 +860,44 @@ hs_wire_put_probe(struct hs_wire_builder *b, const struct hs_wire_probe *pr)
 }
 
 int
+hs_wire_put_agg(struct hs_wire_builder *b, const struct hs_wire_agg *a)
+{
+	uint64_t s, k, w, min, max;
+	uint32_t need;
+	uint8_t *p;
+	int rc;
+
+	rc = hs_wire_put_check(b, HS_WIRE_SEC_AGG);
+	if (rc != 0)
+		return rc;
+	if (a == NULL || a->key_len == 0 || a->key == NULL)
+		return hs_wire_poison(b);
+	memcpy(&s, &a->s, sizeof(s));
+	memcpy(&k, &a->k, sizeof(k));
+	memcpy(&w, &a->w, sizeof(w));
+	memcpy(&min, &a->min, sizeof(min));
+	memcpy(&max, &a->max, sizeof(max));
+	if (!hs_wire_agg_ok(s, k, w, min, max))
+		return hs_wire_poison(b);
+	need = HS_WIRE_AGG_HDR_LEN + (uint32_t)a->key_len;
+	if (hs_wire_free(b) < need)
+		return -EMSGSIZE;
+	p = b->buf + b->len;
+	p[0] = a->key_len;
+	memset(p + 1, 0, 7);
+	hs_wire_wr64(p + 8, a->epoch);
+	hs_wire_wr64(p + 16, s);
+	hs_wire_wr64(p + 24, k);
+	hs_wire_wr64(p + 32, w);
+	hs_wire_wr64(p + 40, min);
+	hs_wire_wr64(p + 48, max);
+	memcpy(p + HS_WIRE_AGG_HDR_LEN, a->key, a->key_len);
+	b->len += (uint16_t)need;
+	b->sec_n++;
+	return 0;
+}
+
+int
 hs_wire_build_end(struct hs_wire_builder *b)
 {
 	const struct hs_wire_rule *rule;
@@ -797,7 +907,7 @@ hs_wire_build_end(struct hs_wire_builder *b)
 		return b->err;
 	if (b->sec_off != 0 || b->grp_off != 0)
 		return hs_wire_poison(b);
-	/* At most six section headers to step over: cheaper than a field
+	/* At most seven section headers to step over: cheaper than a field
 	 * in the builder that every section_end would have to maintain. */
 	for (off = HS_WIRE_HDR_LEN; off < b->len;
 	     off += HS_WIRE_SEC_HDR_LEN + hs_wire_rd16(b->buf + off + 2))

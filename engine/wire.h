@@ -71,7 +71,8 @@ enum hs_wire_sec {
 	HS_WIRE_SEC_EVENTS = 4,
 	HS_WIRE_SEC_NODES = 5,
 	HS_WIRE_SEC_PROBE = 6,
-	HS_WIRE_SEC_MAX = 6,
+	HS_WIRE_SEC_AGG = 7,	/* PUSH only: push-sum shares */
+	HS_WIRE_SEC_MAX = 7,
 };
 
 #define HS_WIRE_DIGEST_LEN	40
@@ -81,6 +82,7 @@ enum hs_wire_sec {
 #define HS_WIRE_EVENT_HDR_LEN	26
 #define HS_WIRE_NODE_HDR_LEN	45
 #define HS_WIRE_PROBE_LEN	36
+#define HS_WIRE_AGG_HDR_LEN	56
 
 /* Delta group flags. */
 #define HS_WIRE_GF_RESET	0x01u	/* replace the owner's state, see spec */
@@ -191,6 +193,23 @@ struct hs_wire_probe {
 };
 
 /*
+ * A push-sum share of one aggregate (docs/PROTOCOL.md 6.7).  The five
+ * doubles travel as the big-endian bit patterns of IEEE-754 binary64.
+ * s, k and w are finite, k >= 0 and w >= 0; min and max are not NaN, and
+ * are +inf and -inf while no value has been seen.
+ */
+struct hs_wire_agg {
+	uint64_t epoch;
+	double s;		/* sum share */
+	double k;		/* count share */
+	double w;		/* weight share */
+	double min;
+	double max;
+	uint8_t key_len;	/* 1..255 */
+	const uint8_t *key;	/* decode: view; encode: key_len bytes */
+};
+
+/*
  * Validate frame [buf, buf + len) and fill *m with views into it.
  * Returns 0, or:
  *   -EBADMSG   shorter than the header, bad magic, a length that does not
@@ -274,6 +293,9 @@ int hs_wire_put_event(struct hs_wire_builder *b, uint64_t origin,
 int hs_wire_put_node(struct hs_wire_builder *b, const struct hs_wire_node *n);
 int hs_wire_put_probe(struct hs_wire_builder *b,
 		      const struct hs_wire_probe *p);
+/* Refuses (-EINVAL) what the decoder would: key_len 0, s, k or w NaN or
+ * infinite, k or w negative, min or max NaN. */
+int hs_wire_put_agg(struct hs_wire_builder *b, const struct hs_wire_agg *a);
 /* Writes payload_len; returns the frame length (> 0) or -EINVAL. */
 int hs_wire_build_end(struct hs_wire_builder *b);
 
@@ -304,6 +326,17 @@ hs_wire_rd64(const uint8_t *p)
 
 	memcpy(&v, p, sizeof(v));
 	return __builtin_bswap64(v);
+}
+
+/* binary64 as its bit pattern: the wire carries no other float form. */
+static inline double
+hs_wire_rdf64(const uint8_t *p)
+{
+	uint64_t u = hs_wire_rd64(p);
+	double d;
+
+	memcpy(&d, &u, sizeof(d));
+	return d;
 }
 
 static inline void
@@ -472,6 +505,25 @@ hs_wire_node_next(struct hs_wire_iter *it, struct hs_wire_node *n)
 	n->name_len = p[44];
 	n->name = p + HS_WIRE_NODE_HDR_LEN;
 	it->p = n->name + n->name_len;
+	return true;
+}
+
+static inline bool
+hs_wire_agg_next(struct hs_wire_iter *it, struct hs_wire_agg *a)
+{
+	const uint8_t *p = it->p;
+
+	if (p == it->end)
+		return false;
+	a->key_len = p[0];
+	a->epoch = hs_wire_rd64(p + 8);
+	a->s = hs_wire_rdf64(p + 16);
+	a->k = hs_wire_rdf64(p + 24);
+	a->w = hs_wire_rdf64(p + 32);
+	a->min = hs_wire_rdf64(p + 40);
+	a->max = hs_wire_rdf64(p + 48);
+	a->key = p + HS_WIRE_AGG_HDR_LEN;
+	it->p = a->key + a->key_len;
 	return true;
 }
 

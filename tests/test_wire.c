@@ -19,7 +19,9 @@
  * the seed corpus of tests/fuzz/fuzz_wire.c (tests/fuzz/corpus/wire).
  */
 #include <errno.h>
+#include <float.h>
 #include <inttypes.h>
+#include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -50,7 +52,7 @@ static const struct {
 			  B(DIGESTS) | B(SUMMARY) },
 	[HS_WIRE_ACK] = { B(DIGESTS) | PIGGY, 0 },
 	[HS_WIRE_ACK2] = { PIGGY, 0 },
-	[HS_WIRE_PUSH] = { PIGGY, PIGGY },
+	[HS_WIRE_PUSH] = { PIGGY | B(AGG), PIGGY | B(AGG) },
 	[HS_WIRE_JOIN] = { B(NODES), B(NODES) },
 	[HS_WIRE_LEAVE] = { B(NODES), B(NODES) },
 	[HS_WIRE_PING] = { B(PROBE) | PIGGY, B(PROBE) },
@@ -68,6 +70,7 @@ static const struct {
 #define M_EVENTS	4
 #define M_EVENT_MAX	64
 #define M_NODES		4
+#define M_AGGS		4
 
 struct m_entry {
 	uint64_t version;
@@ -102,6 +105,11 @@ struct m_node {
 	uint8_t name[HS_WIRE_NAME_MAX];
 };
 
+struct m_agg {
+	struct hs_wire_agg a;	/* a.key unused: see key[] */
+	uint8_t key[HS_WIRE_KEY_MAX];
+};
+
 struct model {
 	struct hs_wire_hdr hdr;
 	uint32_t mask;		/* sections present */
@@ -118,6 +126,8 @@ struct model {
 	unsigned n_nodes;
 	struct m_node nodes[M_NODES];
 	struct hs_wire_probe probe;
+	unsigned n_aggs;
+	struct m_agg aggs[M_AGGS];
 	uint8_t trailer[HS_WIRE_TRAILER_MAX];
 };
 
@@ -153,6 +163,11 @@ model_size(const struct model *m)
 	}
 	if (m->mask & B(PROBE))
 		len += 4 + 36;
+	if (m->mask & B(AGG)) {
+		len += 4;
+		for (i = 0; i < m->n_aggs; i++)
+			len += 56 + m->aggs[i].a.key_len;
+	}
 	return len;
 }
 
@@ -307,6 +322,37 @@ model_fill(struct model *m, uint8_t type, uint32_t mask, unsigned fl,
 			fill_bytes(p->addr, p->family == 6 ? 16 : 4, s);
 		}
 	}
+	if (mask & B(AGG)) {
+		/* Two at least: one that has seen no value, one that has. */
+		m->n_aggs = 2 + (unsigned)(rnd(s) % (big ? M_AGGS - 1 : 2));
+		for (i = 0; i < m->n_aggs; i++) {
+			struct hs_wire_agg *a = &m->aggs[i].a;
+
+			a->epoch = maxint ? UINT64_MAX : rnd(s) % 100;
+			a->key_len = (uint8_t)(big ? HS_WIRE_KEY_MAX - i :
+					       1 + rnd(s) % 16);
+			fill_bytes(m->aggs[i].key, a->key_len, s);
+			if (maxint) {
+				a->s = -DBL_MAX;
+				a->k = DBL_MAX;
+				a->w = DBL_MAX;
+			} else {
+				/* Shares as push-sum makes them: halves of
+				 * values, counts and one weight. */
+				a->s = (double)(int64_t)rnd(s) / 1024;
+				a->k = (double)(rnd(s) % 4096) / 512;
+				a->w = ldexp(1, -(int)(rnd(s) % 60));
+			}
+			/* The first record has seen no value yet. */
+			if (i == 0) {
+				a->min = INFINITY;
+				a->max = -INFINITY;
+			} else {
+				a->min = (double)(int64_t)rnd(s) / 7;
+				a->max = a->min + (double)(rnd(s) % 1000);
+			}
+		}
+	}
 }
 
 /* Builds m into buf; every put must succeed.  Returns the frame length. */
@@ -379,6 +425,16 @@ model_build(const struct model *m, uint8_t *buf, size_t budget)
 		assert_int_equal(hs_wire_section_begin(&b, HS_WIRE_SEC_PROBE),
 				 0);
 		assert_int_equal(hs_wire_put_probe(&b, &m->probe), 0);
+		assert_int_equal(hs_wire_section_end(&b), 0);
+	}
+	if (m->mask & B(AGG)) {
+		assert_int_equal(hs_wire_section_begin(&b, HS_WIRE_SEC_AGG), 0);
+		for (i = 0; i < m->n_aggs; i++) {
+			struct hs_wire_agg a = m->aggs[i].a;
+
+			a.key = m->aggs[i].key;
+			assert_int_equal(hs_wire_put_agg(&b, &a), 0);
+		}
 		assert_int_equal(hs_wire_section_end(&b), 0);
 	}
 	len = hs_wire_build_end(&b);
@@ -535,6 +591,29 @@ model_check(const struct model *m, const uint8_t *buf, size_t len)
 		assert_int_equal(p.port, m->probe.port);
 		assert_memory_equal(p.addr, m->probe.addr, 16);
 	}
+
+	hs_wire_iter_init(&it, &msg, HS_WIRE_SEC_AGG);
+	for (i = 0; i < M_AGGS + 1; i++) {
+		const struct hs_wire_agg *ma;
+		struct hs_wire_agg a;
+
+		if (!hs_wire_agg_next(&it, &a))
+			break;
+		assert_true(i < m->n_aggs);
+		ma = &m->aggs[i].a;
+		assert_int_equal(a.epoch, ma->epoch);
+		/* Bit for bit: -0.0 and the infinities included. */
+		assert_memory_equal(&a.s, &ma->s, sizeof(double));
+		assert_memory_equal(&a.k, &ma->k, sizeof(double));
+		assert_memory_equal(&a.w, &ma->w, sizeof(double));
+		assert_memory_equal(&a.min, &ma->min, sizeof(double));
+		assert_memory_equal(&a.max, &ma->max, sizeof(double));
+		assert_int_equal(a.key_len, ma->key_len);
+		assert_memory_equal(a.key, m->aggs[i].key, ma->key_len);
+	}
+	assert_int_equal(i, (m->mask & B(AGG)) ? m->n_aggs : 0);
+	if (m->mask & B(AGG))
+		assert_int_equal(msg.sec[HS_WIRE_SEC_AGG].n, m->n_aggs);
 }
 
 /* ---- samples: ~30 frames covering every type, section and corner ---- */
@@ -581,6 +660,7 @@ static const struct sample {
 	  FL_RESET | FL_EMPTY },
 	{ "ping-ack-auth-maxint", HS_WIRE_PING_ACK, PIGGY | B(PROBE),
 	  FL_AUTH | FL_MAXINT | FL_BIG },
+	{ "push-agg", HS_WIRE_PUSH, B(AGG), 0 },
 };
 
 #define N_SAMPLES	(sizeof(samples) / sizeof(samples[0]))
@@ -593,6 +673,7 @@ static const struct sample {
 #define S_V6		16	/* push-nodes-v6 */
 #define S_AUTH		19	/* push-auth */
 #define S_PING		26	/* ping-piggyback: deltas ... probe (IPv4) */
+#define S_AGG		32	/* push-agg: AGG only; no value in the first */
 
 struct frame {
 	uint8_t buf[HS_WIRE_FRAME_MAX];
@@ -785,6 +866,24 @@ walk(const uint8_t *buf, size_t len, const struct hs_wire_msg *m)
 		assert_int_not_equal(p.target, 0);
 		items++;
 	}
+
+	hs_wire_iter_init(&it, m, HS_WIRE_SEC_AGG);
+	for (i = 0; i <= m->sec[HS_WIRE_SEC_AGG].n; i++) {
+		struct hs_wire_agg a;
+
+		if (it.p != it.end)
+			INSIDE(it.p, HS_WIRE_AGG_HDR_LEN);
+		if (!hs_wire_agg_next(&it, &a))
+			break;
+		INSIDE(a.key, a.key_len);
+		assert_true(a.key_len > 0);
+		assert_true(isfinite(a.s) && isfinite(a.k) && isfinite(a.w));
+		assert_true(a.k >= 0 && a.w >= 0);
+		assert_false(isnan(a.min) || isnan(a.max));
+		items++;
+	}
+	assert_int_equal(i, m->sec[HS_WIRE_SEC_AGG].n);
+	assert_ptr_equal(it.p, it.end);
 	return items;
 }
 
@@ -816,11 +915,11 @@ static struct {
 static void
 harvest_bodies(void)
 {
-	static const unsigned src[] = { S_SYN, S_PING };
+	static const unsigned src[] = { S_SYN, S_PING, S_AGG };
 	struct hs_wire_msg m;
 	unsigned i, t;
 
-	for (i = 0; i < 2; i++) {
+	for (i = 0; i < sizeof(src) / sizeof(src[0]); i++) {
 		const struct frame *f = &sample_frames[src[i]];
 
 		assert_int_equal(hs_wire_decode(f->buf, f->len, &m), 0);
@@ -1037,6 +1136,156 @@ test_layout_golden(void **state)
 	assert_int_equal(walk(example_push, sizeof(example_push), &m), 4);
 }
 
+/*
+ * The AGG example of docs/PROTOCOL.md 6.7: node 0x11 sends one push-sum
+ * share of key "load", epoch 3: s 12.5, k 0.5, w 0.25, min 2, max 22.5.
+ */
+static const uint8_t example_agg[104] = {
+	/* header: PUSH, payload_len 64 */
+	0x48, 0x53, 0x01, 0x04, 0x00, 0x00, 0x00, 0x40,
+	0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x2a,
+	0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x11,
+	0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x03,
+	0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x08,
+	/* AGG section header, body_len 60 */
+	0x07, 0x00, 0x00, 0x3c,
+	/* key_len 4, 7 reserved bytes */
+	0x04, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+	/* epoch 3 */
+	0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x03,
+	/* s 12.5, k 0.5, w 0.25, min 2, max 22.5 */
+	0x40, 0x29, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+	0x3f, 0xe0, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+	0x3f, 0xd0, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+	0x40, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+	0x40, 0x36, 0x80, 0x00, 0x00, 0x00, 0x00, 0x00,
+	'l', 'o', 'a', 'd',
+};
+
+static void
+test_agg_golden(void **state)
+{
+	struct hs_wire_hdr h = { .type = HS_WIRE_PUSH, .cluster_id = 42,
+				 .sender_id = 0x11, .sender_gen = 3, .seq = 8 };
+	struct hs_wire_agg a = { .epoch = 3, .s = 12.5, .k = 0.5, .w = 0.25,
+				 .min = 2, .max = 22.5, .key_len = 4,
+				 .key = (const uint8_t *)"load" };
+	uint8_t buf[HS_WIRE_FRAME_DEFAULT];
+	struct hs_wire_builder b;
+	struct hs_wire_msg m;
+	struct hs_wire_iter it;
+	struct hs_wire_agg got = { 0 };
+	size_t l;
+
+	(void)state;
+	memset(buf, 0xaa, sizeof(buf));
+	assert_int_equal(hs_wire_build_begin(&b, buf, sizeof(buf), &h), 0);
+	assert_int_equal(hs_wire_section_begin(&b, HS_WIRE_SEC_AGG), 0);
+	assert_int_equal(hs_wire_put_agg(&b, &a), 0);
+	assert_int_equal(hs_wire_section_end(&b), 0);
+	assert_int_equal(hs_wire_build_end(&b), sizeof(example_agg));
+	assert_memory_equal(buf, example_agg, sizeof(example_agg));
+
+	assert_int_equal(hs_wire_decode(example_agg, sizeof(example_agg), &m),
+			 0);
+	assert_int_equal(walk(example_agg, sizeof(example_agg), &m), 1);
+	assert_int_equal(m.sec[HS_WIRE_SEC_AGG].n, 1);
+	hs_wire_iter_init(&it, &m, HS_WIRE_SEC_AGG);
+	assert_true(hs_wire_agg_next(&it, &got));
+	assert_true(got.epoch == 3 && got.s == 12.5 && got.k == 0.5 &&
+		    got.w == 0.25 && got.min == 2 && got.max == 22.5);
+	assert_int_equal(got.key_len, 4);
+	assert_memory_equal(got.key, "load", 4);
+	assert_false(hs_wire_agg_next(&it, &got));
+
+	/* Cut anywhere: malformed.  Cut inside the record, with the lengths
+	 * patched to agree: still malformed (record header or key short). */
+	for (l = 0; l < sizeof(example_agg); l++)
+		assert_int_equal(decode_walk(example_agg, l), -EBADMSG);
+	for (l = 1; l < 60; l++) {
+		memcpy(buf, example_agg, sizeof(example_agg));
+		hs_wire_wr16(buf + 6, (uint16_t)(4 + l));
+		hs_wire_wr16(buf + 42, (uint16_t)l);
+		assert_int_equal(decode_walk(buf, HS_WIRE_HDR_LEN + 4 + l),
+				 -EBADMSG);
+	}
+	/* Each reserved byte, alone: protocol. */
+	for (l = 1; l < 8; l++) {
+		memcpy(buf, example_agg, sizeof(example_agg));
+		buf[44 + l] = 1;
+		assert_int_equal(decode_walk(buf, sizeof(example_agg)),
+				 -EPROTO);
+	}
+}
+
+/* Corner values round-trip bit for bit, several records in a section,
+ * beside the other PUSH sections. */
+static void
+test_agg_roundtrip(void **state)
+{
+	static const double vals[] = {
+		0.0, -0.0, 1.0, -1.0, DBL_MAX, -DBL_MAX, DBL_MIN, DBL_TRUE_MIN,
+		-DBL_TRUE_MIN, 1e-300, 12345.678,
+	};
+	struct hs_wire_hdr h = { .type = HS_WIRE_PUSH, .sender_id = 5 };
+	static uint8_t buf[HS_WIRE_FRAME_MAX];
+	uint8_t key[HS_WIRE_KEY_MAX];
+	struct hs_wire_agg a[12], got;
+	struct hs_wire_builder b;
+	struct hs_wire_msg m;
+	struct hs_wire_iter it;
+	const unsigned nv = sizeof(vals) / sizeof(vals[0]);
+	unsigned i, n = 0;
+	int len;
+
+	(void)state;
+	memset(key, 'k', sizeof(key));
+	for (i = 0; i < 12; i++) {
+		double s = vals[i % nv], k = fabs(vals[(i + 3) % nv]);
+
+		/* k and w: -0.0 is not below zero; fabs keeps the rest. */
+		a[i] = (struct hs_wire_agg){
+			.epoch = i == 11 ? UINT64_MAX : i,
+			.s = s,
+			.k = i == 4 ? -0.0 : k,
+			.w = fabs(vals[(i + 5) % nv]),
+			.min = i % 3 == 0 ? INFINITY : vals[(i + 7) % nv],
+			.max = i % 3 == 0 ? -INFINITY : i % 3 == 1 ?
+			       INFINITY : vals[(i + 1) % nv],
+			.key_len = (uint8_t)(i == 0 ? HS_WIRE_KEY_MAX : 1 + i),
+			.key = key,
+		};
+	}
+	assert_int_equal(hs_wire_build_begin(&b, buf, sizeof(buf), &h), 0);
+	assert_int_equal(hs_wire_section_begin(&b, HS_WIRE_SEC_EVENTS), 0);
+	assert_int_equal(hs_wire_put_event(&b, 1, 1, 1, "e", 1), 0);
+	assert_int_equal(hs_wire_section_end(&b), 0);
+	assert_int_equal(hs_wire_section_begin(&b, HS_WIRE_SEC_AGG), 0);
+	for (i = 0; i < 12; i++)
+		assert_int_equal(hs_wire_put_agg(&b, &a[i]), 0);
+	assert_int_equal(hs_wire_section_end(&b), 0);
+	len = hs_wire_build_end(&b);
+	assert_true(len > 0);
+	assert_int_equal(decode_walk(buf, (size_t)len), 0);
+	assert_int_equal(hs_wire_decode(buf, (size_t)len, &m), 0);
+	assert_int_equal(m.sec_mask, B(EVENTS) | B(AGG));
+	assert_int_equal(m.sec[HS_WIRE_SEC_AGG].n, 12);
+	hs_wire_iter_init(&it, &m, HS_WIRE_SEC_AGG);
+	while (hs_wire_agg_next(&it, &got)) {
+		assert_true(n < 12);
+		assert_int_equal(got.epoch, a[n].epoch);
+		assert_memory_equal(&got.s, &a[n].s, sizeof(double));
+		assert_memory_equal(&got.k, &a[n].k, sizeof(double));
+		assert_memory_equal(&got.w, &a[n].w, sizeof(double));
+		assert_memory_equal(&got.min, &a[n].min, sizeof(double));
+		assert_memory_equal(&got.max, &a[n].max, sizeof(double));
+		assert_int_equal(got.key_len, a[n].key_len);
+		assert_memory_equal(got.key, key, got.key_len);
+		n++;
+	}
+	assert_int_equal(n, 12);
+}
+
 /* ---- tests: the builder at its budget ---- */
 
 static void
@@ -1201,21 +1450,26 @@ test_put_exact_fit(void **state)
 						 { 10, 0, 0, 1 } };
 	struct hs_wire_node nd = { 5, 1, 2, 0, 6, 7946, { 0xfe, 0x80 }, 3,
 				   (const uint8_t *)"abc" };
+	static const struct hs_wire_agg ag = { 1, 0.5, 0.5, 0.25, -1, 1, 3,
+					       (const uint8_t *)"key" };
 	uint8_t buf[512];
 	unsigned kind, extra, i;
 
 	(void)state;
 	/* kind: 0 digest, 1 summary, 2 group header, 3 entry, 4 event,
-	 * 5 node, 6 probe; extra 0: one byte short, 1: exact fit. */
-	for (kind = 0; kind < 7; kind++) {
+	 * 5 node, 6 probe, 7 agg; extra 0: one byte short, 1: exact fit. */
+	for (kind = 0; kind < 8; kind++) {
 		for (extra = 0; extra < 2; extra++) {
 			/* Bytes the put needs after the section header. */
-			static const size_t need[7] = { 40, 8 + 24, 56, 12 + 3 + 5,
-							 26 + 4, 45 + 3, 36 };
-			static const uint8_t sec[7] = { 1, 2, 3, 3, 4, 5, 6 };
+			static const size_t need[8] = { 40, 8 + 24, 56,
+							12 + 3 + 5, 26 + 4,
+							45 + 3, 36, 56 + 3 };
+			static const uint8_t sec[8] = { 1, 2, 3, 3, 4, 5, 6,
+							7 };
 			struct hs_wire_hdr h = {
 				.type = sec[kind] == 6 ? HS_WIRE_PING :
 					sec[kind] == 2 ? HS_WIRE_SYN :
+					sec[kind] == 7 ? HS_WIRE_PUSH :
 					HS_WIRE_ACK,
 				.flags = HS_WIRE_F_AUTH,
 				.trailer_len = 8,
@@ -1259,8 +1513,11 @@ test_put_exact_fit(void **state)
 			case 5:
 				rc = hs_wire_put_node(&b, &nd);
 				break;
-			default:
+			case 6:
 				rc = hs_wire_put_probe(&b, &pr);
+				break;
+			default:
+				rc = hs_wire_put_agg(&b, &ag);
 				break;
 			}
 			if (extra == 0) {
@@ -1498,8 +1755,19 @@ test_misuse_sections(void **state)
 	/* Unknown section types. */
 	begin(&b, buf, HS_WIRE_ACK);
 	MISUSE(hs_wire_section_begin(&b, (enum hs_wire_sec)0));
+	begin(&b, buf, HS_WIRE_PUSH);
+	MISUSE(hs_wire_section_begin(&b,
+				     (enum hs_wire_sec)(HS_WIRE_SEC_MAX + 1)));
+	/* AGG rides on PUSH only. */
 	begin(&b, buf, HS_WIRE_PING);
-	MISUSE(hs_wire_section_begin(&b, (enum hs_wire_sec)7));
+	MISUSE(hs_wire_section_begin(&b, HS_WIRE_SEC_AGG));
+	begin(&b, buf, HS_WIRE_ACK);
+	MISUSE(hs_wire_section_begin(&b, HS_WIRE_SEC_AGG));
+	begin(&b, buf, HS_WIRE_ACK2);
+	MISUSE(hs_wire_section_begin(&b, HS_WIRE_SEC_AGG));
+	begin(&b, buf, HS_WIRE_PUSH);
+	assert_int_equal(hs_wire_section_begin(&b, HS_WIRE_SEC_AGG), 0);
+	MISUSE(hs_wire_put_event(&b, 1, 1, 1, NULL, 0));
 
 	/* Out of order, and repeated. */
 	begin(&b, buf, HS_WIRE_PUSH);
@@ -1784,6 +2052,53 @@ test_misuse_items(void **state)
 		assert_int_equal(hs_wire_put_probe(&b, &p), 0);
 		MISUSE(hs_wire_put_probe(&b, &p));
 	}
+
+	/* Aggregate shares: a key; s, k, w finite; k, w not negative; no
+	 * NaN anywhere.  Infinite extrema, -0 and epoch 0 are fine. */
+	{
+		const struct hs_wire_agg ok = { 0, -0.0, -0.0, 0, INFINITY,
+						-INFINITY, 1,
+						(const uint8_t *)"k" };
+		unsigned i;
+
+		for (i = 0; i < 15; i++) {
+			struct hs_wire_agg x = ok;
+
+			switch (i) {
+			case 0: x.key_len = 0; break;
+			case 1: x.key = NULL; break;
+			case 2: x.s = NAN; break;
+			case 3: x.s = INFINITY; break;
+			case 4: x.s = -INFINITY; break;
+			case 5: x.k = NAN; break;
+			case 6: x.k = INFINITY; break;
+			case 7: x.k = -DBL_MIN; break;
+			case 8: x.w = -NAN; break;
+			case 9: x.w = INFINITY; break;
+			case 10: x.w = -1; break;
+			case 11: x.min = NAN; break;
+			case 12: x.max = -NAN; break;
+			case 13: x.k = -DBL_MAX; break;
+			default: break;
+			}
+			begin(&b, buf, HS_WIRE_PUSH);
+			assert_int_equal(hs_wire_section_begin(&b,
+					HS_WIRE_SEC_AGG), 0);
+			if (i == 14)
+				MISUSE(hs_wire_put_agg(&b, NULL));
+			else
+				MISUSE(hs_wire_put_agg(&b, &x));
+		}
+		begin(&b, buf, HS_WIRE_PUSH);
+		assert_int_equal(hs_wire_section_begin(&b, HS_WIRE_SEC_AGG), 0);
+		assert_int_equal(hs_wire_put_agg(&b, &ok), 0);
+		assert_int_equal(hs_wire_put_agg(&b, &ok), 0);
+		assert_int_equal(hs_wire_section_end(&b), 0);
+		assert_int_equal(hs_wire_build_end(&b),
+				 HS_WIRE_HDR_LEN + 4 + 2 * 57);
+		assert_int_equal(decode_walk(buf, HS_WIRE_HDR_LEN + 4 + 2 * 57),
+				 0);
+	}
 }
 
 static void
@@ -2018,6 +2333,43 @@ static const struct patch patches[] = {
 	{ "probe reserved", S_PING, 6, 17, 1, 1, -EPROTO },
 	{ "probe v4 tail", S_PING, 6, 30, 1, 1, -EBADMSG },
 	{ "probe v4 as v6", S_PING, 6, 16, 1, 6, 0 },
+	/* aggregate shares (first record of S_AGG: min +inf, max -inf) */
+	{ "AGG in ACK", S_AGG, 0, 3, 1, HS_WIRE_ACK, -EPROTO },
+	{ "AGG in PING", S_AGG, 0, 3, 1, HS_WIRE_PING, -EPROTO },
+	{ "AGG in ACK2", S_AGG, 0, 3, 1, HS_WIRE_ACK2, -EPROTO },
+	{ "section type 8", S_AGG, -7, 0, 1, 8, -EPROTO },
+	{ "AGG section flags", S_AGG, -7, 1, 1, 1, -EPROTO },
+	{ "agg key_len 0", S_AGG, 7, 0, 1, 0, -EBADMSG },
+	{ "agg reserved 1", S_AGG, 7, 1, 1, 1, -EPROTO },
+	{ "agg reserved 4", S_AGG, 7, 4, 1, 0x10, -EPROTO },
+	{ "agg reserved 7", S_AGG, 7, 7, 1, 0x80, -EPROTO },
+	{ "agg epoch any", S_AGG, 7, 8, 8, UINT64_MAX, 0 },
+	{ "agg epoch 0", S_AGG, 7, 8, 8, 0, 0 },
+	{ "agg s NaN", S_AGG, 7, 16, 8, 0x7ff8000000000000ull, -EBADMSG },
+	{ "agg s signalling NaN", S_AGG, 7, 16, 8, 0x7ff0000000000001ull,
+	  -EBADMSG },
+	{ "agg s -NaN", S_AGG, 7, 16, 8, 0xfff8000000000000ull, -EBADMSG },
+	{ "agg s +inf", S_AGG, 7, 16, 8, 0x7ff0000000000000ull, -EBADMSG },
+	{ "agg s -inf", S_AGG, 7, 16, 8, 0xfff0000000000000ull, -EBADMSG },
+	{ "agg s -1", S_AGG, 7, 16, 8, 0xbff0000000000000ull, 0 },
+	{ "agg s -max", S_AGG, 7, 16, 8, 0xffefffffffffffffull, 0 },
+	{ "agg k -1", S_AGG, 7, 24, 8, 0xbff0000000000000ull, -EBADMSG },
+	{ "agg k -subnormal", S_AGG, 7, 24, 8, 0x8000000000000001ull,
+	  -EBADMSG },
+	{ "agg k -0", S_AGG, 7, 24, 8, 0x8000000000000000ull, 0 },
+	{ "agg k +inf", S_AGG, 7, 24, 8, 0x7ff0000000000000ull, -EBADMSG },
+	{ "agg k NaN", S_AGG, 7, 24, 8, 0x7fffffffffffffffull, -EBADMSG },
+	{ "agg k max", S_AGG, 7, 24, 8, 0x7fefffffffffffffull, 0 },
+	{ "agg w -1", S_AGG, 7, 32, 8, 0xbff0000000000000ull, -EBADMSG },
+	{ "agg w -inf", S_AGG, 7, 32, 8, 0xfff0000000000000ull, -EBADMSG },
+	{ "agg w NaN", S_AGG, 7, 32, 8, 0x7ff8000000000000ull, -EBADMSG },
+	{ "agg w -0", S_AGG, 7, 32, 8, 0x8000000000000000ull, 0 },
+	{ "agg min NaN", S_AGG, 7, 40, 8, 0x7ff8000000000000ull, -EBADMSG },
+	{ "agg min -NaN", S_AGG, 7, 40, 8, 0xffffffffffffffffull, -EBADMSG },
+	{ "agg min -inf", S_AGG, 7, 40, 8, 0xfff0000000000000ull, 0 },
+	{ "agg min 1", S_AGG, 7, 40, 8, 0x3ff0000000000000ull, 0 },
+	{ "agg max NaN", S_AGG, 7, 48, 8, 0x7ff0000000000001ull, -EBADMSG },
+	{ "agg max +inf", S_AGG, 7, 48, 8, 0x7ff0000000000000ull, 0 },
 };
 
 static void
@@ -2083,6 +2435,23 @@ test_patch_bases(void **state)
 					sample_frames[S_AUTH].len, &m), 0);
 	assert_int_equal(m.hdr.flags, HS_WIRE_F_AUTH);
 	assert_true(m.hdr.trailer_len > 0);
+
+	/* The AGG patches start from a record that has seen no value, with
+	 * finite shares. */
+	{
+		struct hs_wire_agg a = { 0 };
+
+		assert_int_equal(hs_wire_decode(sample_frames[S_AGG].buf,
+						sample_frames[S_AGG].len, &m),
+				 0);
+		assert_int_equal(m.hdr.type, HS_WIRE_PUSH);
+		assert_int_equal(m.sec_mask, B(AGG));
+		hs_wire_iter_init(&it, &m, HS_WIRE_SEC_AGG);
+		assert_true(hs_wire_agg_next(&it, &a));
+		assert_true(a.key_len >= 1 && isfinite(a.s) && a.k >= 0);
+		assert_true(isinf(a.min) && a.min > 0);
+		assert_true(isinf(a.max) && a.max < 0);
+	}
 
 	/* "v6 as v4" means something only with a nonzero IPv6 tail. */
 	assert_int_equal(hs_wire_decode(sample_frames[S_V6].buf,
@@ -2208,7 +2577,7 @@ test_section_rules(void **state)
 	{
 		size_t len = compose(f, HS_WIRE_PUSH, secs, 2);
 
-		f[HS_WIRE_HDR_LEN + 4 + bodies[3].len] = 7;
+		f[HS_WIRE_HDR_LEN + 4 + bodies[3].len] = HS_WIRE_SEC_MAX + 1;
 		assert_int_equal(decode_walk(f, len), -EPROTO);
 	}
 }
@@ -2239,6 +2608,9 @@ lie_frame(uint8_t type, uint8_t sec, uint8_t *f, size_t *len,
 				  .name = name };
 	struct hs_wire_probe p = { .target = 9 };
 	struct hs_wire_digest d = { .node = 9 };
+	struct hs_wire_agg ag = { .epoch = 2, .s = 1, .k = 1, .w = 1,
+				  .min = 1, .max = 1, .key_len = 4,
+				  .key = (const uint8_t *)"abcd" };
 	uint64_t hashes[2] = { 1, 2 };
 	size_t off;
 	int rc;
@@ -2280,6 +2652,11 @@ lie_frame(uint8_t type, uint8_t sec, uint8_t *f, size_t *len,
 		*last = b.len;
 		hs_wire_put_node(&b, &n);
 		break;
+	case HS_WIRE_SEC_AGG:
+		hs_wire_put_agg(&b, &ag);
+		*last = b.len;
+		hs_wire_put_agg(&b, &ag);
+		break;
 	default:
 		*last = b.len;
 		hs_wire_put_probe(&b, &p);
@@ -2314,10 +2691,13 @@ test_lying_lengths(void **state)
 		{ "first event len", 4, 24, 2, false },
 		{ "last name_len", 5, 44, 1, true },
 		{ "first name_len", 5, 44, 1, false },
+		{ "agg body_len", 7, -2, 2, true },
+		{ "last agg key_len", 7, 0, 1, true },
+		{ "first agg key_len", 7, 0, 1, false },
 	};
 	static const uint8_t type_of[HS_WIRE_SEC_MAX + 1] = {
 		HS_WIRE_ACK, HS_WIRE_ACK, HS_WIRE_SYN, HS_WIRE_ACK,
-		HS_WIRE_ACK, HS_WIRE_ACK, HS_WIRE_PING,
+		HS_WIRE_ACK, HS_WIRE_ACK, HS_WIRE_PING, HS_WIRE_PUSH,
 	};
 	static uint8_t f[HS_WIRE_FRAME_DEFAULT];
 	unsigned i, k, n_lies = 0;
@@ -2612,6 +2992,8 @@ main(void)
 		cmocka_unit_test(test_roundtrip_every_type),
 		cmocka_unit_test(test_roundtrip_random),
 		cmocka_unit_test(test_layout_golden),
+		cmocka_unit_test(test_agg_golden),
+		cmocka_unit_test(test_agg_roundtrip),
 		cmocka_unit_test(test_cut_default),
 		cmocka_unit_test(test_cut_jumbo),
 		cmocka_unit_test(test_put_exact_fit),
