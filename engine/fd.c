@@ -17,7 +17,7 @@ void
 hs_fd_params_default(struct hs_fd_params *p)
 {
 	if (p->window == 0)
-		p->window = 64;
+		p->window = HS_FD_WINDOW_MAX;
 	if (p->window < 2)
 		p->window = 2;
 	if (p->window > HS_FD_WINDOW_MAX)

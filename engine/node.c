@@ -23,76 +23,14 @@
 #include <xxhash.h>
 
 #include "engine/log.h"
-#include "engine/node.h"
-#include "engine/peers_priv.h"
-#include "engine/util.h"
-#include "engine/wire.h"
+#include "engine/node_priv.h"
 
-#define HS_NODE_RX_BURST	32
-#define HS_NODE_MAX_DIGESTS	256	/* a SYN's digests + owners it lacks */
-#define HS_NODE_MAX_RECORDS	8	/* node records per ACK/ACK2 */
-#define HS_NODE_RUMORS		256	/* updates pushed at once, at most */
-
-/*
- * Node metadata travels as reserved keys of the owner's own key space
- * (as Cassandra's application states do): it replicates, merges and
- * converges with everything else, and a node that holds an owner's state
- * holds its address.  Value of hs.addr: family (1), pad (1), port (2, big
- * endian), address (16).
- */
-#define HS_KEY_ADDR		"hs.addr"
-#define HS_KEY_ADDR_LEN		7
-#define HS_ADDR_VALUE_LEN	20
-#define HS_KEY_RACK		"hs.rack"	/* value: the rack's name */
-#define HS_KEY_RACK_LEN		7
-#define HS_RACK_MAX		64
-
-struct hs_rumor {
-	struct hs_table_change ch;
-	unsigned rounds_left;
-};
-
-/* A digest and its summary bucket (docs/PROTOCOL.md 6.2). */
-struct hs_bdig {
-	struct hs_wire_digest d;
-	uint32_t bucket;
-};
-
-struct hs_node {
-	struct hs_node_params p;
-	char name[HS_WIRE_NAME_MAX + 1];
-	struct hs_addr *seeds;
-	struct hs_table *t;
-	struct hs_table_ctx *c;
-	uint64_t rng;
-	uint64_t next_round;
-	uint64_t seq;
-	struct hs_peers_members own;		/* default sampler's state */
-	struct hs_peer_sampler sampler;
-	bool membership;			/* we gossip membership: our
-						 * hs.addr and node records */
-	uint8_t *buf;				/* frame_budget bytes */
-	struct hs_bdig *all;			/* every digest, by bucket */
-	unsigned n_all;
-	unsigned cap_all;
-	uint64_t all_round;			/* round of that snapshot + 1 */
-	uint32_t all_buckets;			/* its n_buckets */
-	struct hs_rumor *rumors;		/* HS_NODE_RUMORS, FIFO */
-	unsigned rumor_head;			/* oldest */
-	unsigned n_rumors;
-	double push_tokens;			/* at-once pushes allowed */
-	uint64_t push_tokens_at;		/* clock of the last refill */
-	struct hs_wire_digest dig[HS_NODE_MAX_DIGESTS];
-	struct hs_wire_digest want[HS_NODE_MAX_DIGESTS];
-	struct hs_node_stats st;
-};
-
-static uint64_t
+uint64_t
 hs_node_rand(struct hs_node *n)
 {
 	return hs_splitmix64(&n->rng);
 }
-static uint64_t
+uint64_t
 hs_node_now(const struct hs_node *n)
 {
 	return n->p.clock(n->p.clock_arg);
@@ -109,32 +47,10 @@ hs_node_schedule(struct hs_node *n, uint64_t now)
 
 /* ---- members ---- */
 
-static unsigned
+unsigned
 hs_node_n_peers(const struct hs_node *n)
 {
 	return n->sampler.ops->count(n->sampler.ctx);
-}
-
-/* Learn a member from its node record; its rack comes from its hs.rack
- * key when we hold it. */
-static void
-hs_member_learn(struct hs_node *n, const struct hs_wire_node *r)
-{
-	struct hs_table_kv kv;
-	struct hs_peer p;
-
-	if (r->node == n->p.id || r->status == HS_WIRE_ST_LEFT ||
-	    r->status == HS_WIRE_ST_DEAD)
-		return;
-	memset(&p, 0, sizeof(p));
-	p.id = r->node;
-	p.addr.family = r->family;
-	p.addr.port = r->port;
-	memcpy(p.addr.addr, r->addr, 16);
-	if (hs_table_get(n->c, r->node, HS_KEY_RACK, HS_KEY_RACK_LEN,
-			 &kv) == 0 && !kv.tombstone)
-		p.zone = hs_peers_zone((const char *)kv.value, kv.value_len);
-	n->sampler.ops->learn(n->sampler.ctx, &p);
 }
 
 static void
@@ -146,7 +62,7 @@ hs_addr_encode(const struct hs_addr *a, uint8_t v[HS_ADDR_VALUE_LEN])
 	memcpy(v + 4, a->addr, 16);
 }
 
-static int
+int
 hs_addr_decode(const uint8_t *v, size_t len, struct hs_addr *a)
 {
 	if (len != HS_ADDR_VALUE_LEN || (v[0] != 4 && v[0] != 6))
@@ -159,40 +75,24 @@ hs_addr_decode(const uint8_t *v, size_t len, struct hs_addr *a)
 }
 
 /*
- * Members are the owners whose hs.addr we hold.  Scan for new ones only
- * when the table holds more owners than we know members: once membership
- * has converged this costs one comparison per round.
+ * Members are the owners whose node record or hs.addr we hold.  Scan for
+ * new ones only when the table holds more owners than we know members:
+ * once membership has converged this costs one comparison per round.
  */
 static void
-hs_members_refresh(struct hs_node *n)
+hs_members_refresh(struct hs_node *n, uint64_t now)
 {
 	struct hs_wire_digest d[32];
 	uint64_t cursor = 0;
 	int got, i;
 
-	if (hs_table_owners(n->t) <= (uint64_t)hs_node_n_peers(n) + 1)
+	if (!n->membership || hs_table_owners(n->t) <= (uint64_t)n->mb.n + 1)
 		return;
-	while ((got = hs_table_digests(n->c, &cursor, d, 32)) > 0) {
-		for (i = 0; i < got; i++) {
-			struct hs_table_kv kv;
-			struct hs_wire_node r;
-			struct hs_addr a;
-
-			if (d[i].node == n->p.id ||
-			    hs_table_get(n->c, d[i].node, HS_KEY_ADDR,
-					 HS_KEY_ADDR_LEN, &kv) != 0 ||
-			    kv.tombstone ||
-			    hs_addr_decode(kv.value, kv.value_len, &a) != 0)
-				continue;
-			memset(&r, 0, sizeof(r));
-			r.node = d[i].node;
-			r.status = HS_WIRE_ST_ALIVE;
-			r.family = a.family;
-			r.port = a.port;
-			memcpy(r.addr, a.addr, 16);
-			hs_member_learn(n, &r);
-		}
-	}
+	while ((got = hs_table_digests(n->c, &cursor, d, 32)) > 0)
+		for (i = 0; i < got; i++)
+			if (d[i].node != n->p.id &&
+			    hs_mb_find(n, d[i].node) == NULL)
+				hs_mb_sync(n, d[i].node, now);
 }
 
 /* ---- bucket summaries (docs/PROTOCOL.md 6.2) ---- */
@@ -285,7 +185,7 @@ hs_buckets_for(uint64_t owners)
 
 /* ---- sending ---- */
 
-static void
+void
 hs_node_hdr(struct hs_node *n, struct hs_wire_hdr *h, uint8_t type)
 {
 	memset(h, 0, sizeof(*h));
@@ -296,7 +196,7 @@ hs_node_hdr(struct hs_node *n, struct hs_wire_hdr *h, uint8_t type)
 	h->seq = ++n->seq;
 }
 
-static void
+void
 hs_node_send(struct hs_node *n, const struct hs_addr *to, int len)
 {
 	struct hs_pkt pkt;
@@ -315,7 +215,7 @@ hs_node_send(struct hs_node *n, const struct hs_addr *to, int len)
 }
 
 /* The wire form of a node's record as the table holds it. */
-static int
+int
 hs_node_record(struct hs_node *n, uint64_t id, struct hs_wire_node *r)
 {
 	struct hs_table_node tn;
@@ -335,10 +235,23 @@ hs_node_record(struct hs_node *n, uint64_t id, struct hs_wire_node *r)
 	return 0;
 }
 
+/* Does the peer whose digest of an owner is d lack the owner's record:
+ * it does not know the owner (generation 0) or knows an older generation
+ * than ours (a restart it has not seen)? */
+static bool
+hs_node_lacks_record(struct hs_node *n, const struct hs_wire_digest *d)
+{
+	struct hs_wire_digest ours;
+
+	return d->generation == 0 ||
+	       (hs_table_digest(n->c, d->node, &ours) == 0 &&
+		ours.generation > d->generation);
+}
+
 /*
  * A NODES section with our own record first, then the records of the
- * owners listed in digs[] with generation 0 (the peer does not know them),
- * as room allows.  The caller reserved `room` bytes for it.
+ * owners listed in digs[] that the peer lacks, as room allows.  The caller
+ * reserved room for it (hs_node_records_room).
  */
 static void
 hs_node_put_records(struct hs_node *n, struct hs_wire_builder *b,
@@ -354,7 +267,7 @@ hs_node_put_records(struct hs_node *n, struct hs_wire_builder *b,
 	    hs_wire_put_node(b, &r) == 0)
 		put++;
 	for (i = 0; i < n_digs && put < HS_NODE_MAX_RECORDS; i++) {
-		if (digs[i].generation != 0 ||
+		if (!hs_node_lacks_record(n, &digs[i]) ||
 		    hs_node_record(n, digs[i].node, &r) != 0)
 			continue;
 		if (hs_wire_put_node(b, &r) != 0)
@@ -366,9 +279,9 @@ hs_node_put_records(struct hs_node *n, struct hs_wire_builder *b,
 
 /*
  * Room kept free at the end of a frame for its NODES section: our own
- * record if self, and one for each owner of digs[] the peer does not know
- * (generation 0), at most HS_NODE_MAX_RECORDS, assuming names of up to 32
- * bytes (a longer one is left for a later frame).
+ * record if self, and one for each owner of digs[] whose record the peer
+ * lacks, at most HS_NODE_MAX_RECORDS, assuming names of up to 32 bytes (a
+ * longer one is left for a later frame).
  */
 static size_t
 hs_node_records_room(struct hs_node *n, const struct hs_wire_digest *digs,
@@ -380,7 +293,7 @@ hs_node_records_room(struct hs_node *n, const struct hs_wire_digest *digs,
 	if (!n->membership)
 		return 0;
 	for (i = 0; i < n_digs && k < HS_NODE_MAX_RECORDS; i++)
-		k += digs[i].generation == 0;
+		k += hs_node_lacks_record(n, &digs[i]);
 	if (self)
 		room += HS_WIRE_NODE_HDR_LEN + strlen(n->name);
 	room += (size_t)k * (HS_WIRE_NODE_HDR_LEN + 32);
@@ -473,18 +386,44 @@ records:
 
 /* ---- receiving ---- */
 
-static void
-hs_node_merge(struct hs_node *n, const struct hs_wire_msg *m)
+/* The node records, deltas and aggregate shares a message carries, and
+ * the heartbeats its digests carry. */
+void
+hs_node_merge(struct hs_node *n, const struct hs_wire_msg *m,
+	      const struct hs_addr *from)
 {
+	uint64_t now = hs_node_now(n);
 	struct hs_wire_iter it;
 	struct hs_wire_node r;
+	unsigned i;
 
 	hs_wire_iter_init(&it, m, HS_WIRE_SEC_NODES);
 	while (hs_wire_node_next(&it, &r))
-		if (hs_table_merge_node(n->c, &r) >= 0)
-			hs_member_learn(n, &r);
-	if (hs_wire_has(m, HS_WIRE_SEC_DELTAS))
+		hs_mb_on_record(n, &r, from, now);
+	if (hs_wire_has(m, HS_WIRE_SEC_DELTAS)) {
+		struct hs_wire_group g;
+		uint64_t last = 0;
+
 		hs_table_merge_msg(n->c, m);
+		/* a group may advance an owner's watermark over entries
+		 * rumors installed earlier: events may be deliverable now
+		 * without any new change of that owner */
+		hs_wire_iter_init(&it, m, HS_WIRE_SEC_DELTAS);
+		while (hs_wire_group_next(&it, &g))
+			if (g.owner != last) {
+				hs_api_on_group(n, g.owner);
+				last = g.owner;
+			}
+	}
+	if (n->membership)
+		for (i = 0; i < m->sec[HS_WIRE_SEC_DIGESTS].n; i++) {
+			struct hs_wire_digest d;
+
+			hs_wire_digest_get(m, i, &d);
+			hs_mb_on_digest(n, &d, now);
+		}
+	if (hs_wire_has(m, HS_WIRE_SEC_AGG))
+		hs_node_merge_agg(n, m);
 }
 
 static bool
@@ -565,7 +504,7 @@ hs_node_on_syn(struct hs_node *n, const struct hs_wire_msg *m,
 	uint64_t cursor = 0;
 	size_t keep;
 
-	hs_node_merge(n, m);
+	hs_node_merge(n, m, from);
 	if (hs_wire_has(m, HS_WIRE_SEC_SUMMARY)) {
 		n_theirs = hs_node_syn_summary(n, m);
 	} else {
@@ -627,7 +566,7 @@ hs_node_on_ack(struct hs_node *n, const struct hs_wire_msg *m,
 	unsigned n_want = 0, i;
 	int len, r = 0;
 
-	hs_node_merge(n, m);
+	hs_node_merge(n, m, from);
 	for (i = 0; i < m->sec[HS_WIRE_SEC_DIGESTS].n &&
 		    n_want < HS_NODE_MAX_DIGESTS; i++)
 		hs_wire_digest_get(m, i, &n->want[n_want++]);
@@ -669,6 +608,7 @@ hs_node_rx(struct hs_node *n, const struct hs_pkt *pkt)
 		n->st.rx_self++;
 		return;
 	}
+	hs_mb_on_frame(n, &m, &pkt->peer, hs_node_now(n));
 	switch (m.hdr.type) {
 	case HS_WIRE_SYN:
 		hs_node_on_syn(n, &m, &pkt->peer);
@@ -680,10 +620,15 @@ hs_node_rx(struct hs_node *n, const struct hs_pkt *pkt)
 	case HS_WIRE_PUSH:
 	case HS_WIRE_JOIN:
 	case HS_WIRE_LEAVE:
-		hs_node_merge(n, &m);
+		hs_node_merge(n, &m, &pkt->peer);
 		break;
 	default:
-		n->st.rx_unexpected++;	/* probes: with failure detection */
+		if (!n->membership) {
+			n->st.rx_unexpected++;	/* probes, shared view */
+			break;
+		}
+		hs_node_merge(n, &m, &pkt->peer);
+		hs_mb_on_probe(n, &m, &pkt->peer, hs_node_now(n));
 		break;
 	}
 }
@@ -710,30 +655,46 @@ hs_node_rumor_at(struct hs_node *n, unsigned i)
 	return &n->rumors[(n->rumor_head + i) % HS_NODE_RUMORS];
 }
 
-/* A PUSH with the rumors [from, n_rumors) whose values are at most
+/* A PUSH with the member records being rumored (only the fresh ones, or
+ * all) and the update rumors [from, n_rumors) whose values are at most
  * max_value bytes, newest first (the freshest update is the one fewest
  * nodes hold), cut to the frame; returns the frame length, or 0 when it
- * carries nothing. */
+ * carries nothing.  Member records go first in bytes: they are few and
+ * small, and membership news is what failure detection waits for. */
 static int
-hs_node_build_push(struct hs_node *n, unsigned from, size_t max_value)
+hs_node_build_push(struct hs_node *n, unsigned from, size_t max_value,
+		   bool fresh_members_only)
 {
 	struct hs_wire_builder b;
 	struct hs_wire_hdr h;
 	unsigned i, put = 0;
+	size_t keep = 0;
 	int r;
 
 	hs_node_hdr(n, &h, HS_WIRE_PUSH);
-	if (hs_wire_build_begin(&b, n->buf, n->p.frame_budget, &h) != 0 ||
-	    hs_wire_section_begin(&b, HS_WIRE_SEC_DELTAS) != 0)
+	if (hs_wire_build_begin(&b, n->buf, n->p.frame_budget, &h) != 0)
 		return 0;
-	for (i = n->n_rumors; i-- > from;) {
-		r = hs_table_put_entry(n->c, &hs_node_rumor_at(n, i)->ch,
-				       max_value, &b);
-		if (r == -EMSGSIZE)
-			break;
-		put += r > 0;
+	if (hs_mb_n_rumors(n) != 0) {
+		keep = HS_WIRE_SEC_HDR_LEN + (HS_WIRE_NODE_HDR_LEN + 32) *
+		       (hs_mb_n_rumors(n) < 8 ? hs_mb_n_rumors(n) : 8);
+		if (keep > (size_t)(b.cap - b.len))
+			keep = 0;
 	}
-	hs_wire_section_end(&b);
+	if (from < n->n_rumors &&
+	    hs_wire_section_begin(&b, HS_WIRE_SEC_DELTAS) == 0) {
+		b.cap -= (uint16_t)keep;
+		for (i = n->n_rumors; i-- > from;) {
+			r = hs_table_put_entry(n->c,
+					       &hs_node_rumor_at(n, i)->ch,
+					       max_value, &b);
+			if (r == -EMSGSIZE)
+				break;
+			put += r > 0;
+		}
+		b.cap += (uint16_t)keep;
+		hs_wire_section_end(&b);
+	}
+	put += hs_mb_put_rumors(n, &b, fresh_members_only);
 	if (put == 0)
 		return 0;
 	r = hs_wire_build_end(&b);
@@ -785,9 +746,12 @@ hs_node_take_rumors(struct hs_node *n, uint64_t now)
 			r = hs_node_rumor_at(n, n->n_rumors++);
 			r->ch = ch[i];
 			r->rounds_left = hs_node_rumor_rounds(n);
+			hs_api_on_change(n, &ch[i]);
 		}
 	}
-	if (n->p.push_now_off || first_new == n->n_rumors)
+	hs_api_after_changes(n);
+	if (n->p.push_now_off ||
+	    (first_new == n->n_rumors && !hs_mb_has_fresh(n)))
 		return;
 	/* token bucket: push_now_per_s, bursts of one round's worth */
 	n->push_tokens += (double)(now - n->push_tokens_at) * 1e-9 *
@@ -801,7 +765,8 @@ hs_node_take_rumors(struct hs_node *n, uint64_t now)
 	}
 	n->push_tokens -= n->p.fanout;
 	hs_node_send_random(n, hs_node_build_push(n, first_new,
-						  n->p.push_now_max_value),
+						  n->p.push_now_max_value,
+						  true),
 			    n->p.fanout);
 }
 
@@ -813,9 +778,9 @@ hs_node_push_rumors(struct hs_node *n, const struct hs_peer *peers,
 	unsigned i, kept = 0;
 	int len;
 
-	if (n->n_rumors == 0)
+	if (n->n_rumors == 0 && hs_mb_n_rumors(n) == 0)
 		return;
-	len = hs_node_build_push(n, 0, SIZE_MAX);
+	len = hs_node_build_push(n, 0, SIZE_MAX, false);
 	for (i = 0; len > 0 && i < k; i++) {
 		hs_node_send(n, &peers[i].addr, len);
 		n->st.push_sent++;
@@ -832,20 +797,22 @@ hs_node_push_rumors(struct hs_node *n, const struct hs_peer *peers,
 /* ---- rounds ---- */
 
 static void
-hs_node_round(struct hs_node *n)
+hs_node_round(struct hs_node *n, uint64_t now)
 {
 	struct hs_peer peers[16];
 	unsigned k, i, n_peers;
 	bool seed_too;
 
 	hs_table_heartbeat(n->c);
-	hs_members_refresh(n);
+	hs_members_refresh(n, now);
 	n_peers = hs_node_n_peers(n);
 	k = n->sampler.ops->sample(n->sampler.ctx, n->p.id, &n->rng, peers,
 				   n->p.fanout);
 	for (i = 0; i < k; i++)
 		hs_node_send_syn(n, &peers[i].addr);
 	hs_node_push_rumors(n, peers, k);
+	hs_mb_round(n, now);
+	hs_api_round(n, now);
 	/* Cassandra's rule: a seed now and then (always while we know no
 	 * member), so that a cluster split by its own gossip heals. */
 	seed_too = n->p.n_seeds != 0 &&
@@ -865,9 +832,10 @@ int
 hs_node_poll(struct hs_node *n)
 {
 	struct hs_pkt pkts[HS_NODE_RX_BURST];
-	uint64_t now;
+	uint64_t now = hs_node_now(n);
 	int got, i, work = 0;
 
+	hs_mb_stall_check(n, now);
 	got = hs_pktio_rx_burst(n->p.io, pkts, HS_NODE_RX_BURST);
 	for (i = 0; i < got; i++)
 		hs_node_rx(n, &pkts[i]);
@@ -875,8 +843,9 @@ hs_node_poll(struct hs_node *n)
 		work += got;
 	now = hs_node_now(n);
 	hs_node_take_rumors(n, now);
+	hs_mb_poll(n, now);
 	if (now >= n->next_round) {
-		hs_node_round(n);
+		hs_node_round(n, now);
 		hs_node_schedule(n, now);
 		work++;
 	}
@@ -903,6 +872,25 @@ hs_node_params_default(struct hs_node_params *p)
 		p->push_now_per_s = 500;
 	if (p->push_now_max_value == 0)
 		p->push_now_max_value = 256;
+	if (p->probe_timeout_ns == 0)
+		p->probe_timeout_ns = 2 * p->interval_ns;
+	if (p->probe_relays == 0)
+		p->probe_relays = 3;
+	if (p->suspect_mult == 0)
+		p->suspect_mult = 8;
+	if (p->phi_threshold == 0)
+		p->phi_threshold = 8.0;
+	hs_fd_params_default(&p->fd);
+	if (p->stall_ns == 0)
+		p->stall_ns = 3 * p->interval_ns;
+	if (p->forget_ns == 0)
+		p->forget_ns = 3600ull * 1000000000ull;
+	if (p->gc_interval_ns == 0)
+		p->gc_interval_ns = 1000000000ull;
+	if (p->notify_bytes == 0)
+		p->notify_bytes = 1u << 20;
+	if (p->event_retention == 0)
+		p->event_retention = 64;
 }
 
 int
@@ -926,7 +914,8 @@ hs_node_create(const struct hs_node_params *params, struct hs_node **out)
 	hs_node_params_default(&n->p);
 	if (n->p.frame_budget < 512 || n->p.frame_budget > HS_WIRE_FRAME_MAX ||
 	    n->p.frame_budget > n->p.io->frame_max ||
-	    n->p.jitter_ns > n->p.interval_ns || n->p.fanout > 16) {
+	    n->p.jitter_ns > n->p.interval_ns || n->p.fanout > 16 ||
+	    n->p.probe_relays > 15 || n->p.fd_mode > HS_FD_PHI) {
 		rc = -EINVAL;
 		goto err_n;
 	}
@@ -996,6 +985,11 @@ hs_node_create(const struct hs_node_params *params, struct hs_node **out)
 			n->own.self_zone = hs_peers_zone(params->rack,
 							 strlen(params->rack));
 	}
+	rc = hs_mb_init(n);
+	if (rc == 0)
+		rc = hs_api_init(n);
+	if (rc < 0)
+		goto err_api;
 	/* first round at a random point of the first interval, so that nodes
 	 * started together do not gossip in lockstep */
 	n->next_round = hs_node_now(n) + hs_node_rand(n) % n->p.interval_ns;
@@ -1006,6 +1000,9 @@ hs_node_create(const struct hs_node_params *params, struct hs_node **out)
 	*out = n;
 	return 0;
 
+err_api:
+	hs_api_free(n);
+	hs_mb_free(n);
 err_ctx:
 	hs_table_ctx_detach(n->c);
 err_table:
@@ -1025,6 +1022,8 @@ hs_node_destroy(struct hs_node *n)
 {
 	if (n == NULL)
 		return;
+	hs_api_free(n);
+	hs_mb_free(n);
 	hs_table_ctx_detach(n->c);
 	hs_table_destroy(n->t);
 	hs_peers_members_free(&n->own);
@@ -1059,4 +1058,51 @@ hs_node_stats(const struct hs_node *n, struct hs_node_stats *s)
 	*s = n->st;
 	s->members = hs_node_n_peers(n);
 	s->rumors = n->n_rumors;
+	if (n->notify != NULL) {
+		struct hs_notify_stats ns;
+
+		hs_notify_stats(n->notify, &ns);
+		s->notices_dropped = ns.dropped_full + ns.dropped_size;
+	}
+}
+
+void
+hs_node_leave(struct hs_node *n)
+{
+	struct hs_wire_node me;
+	unsigned i;
+
+	if (n->mb.leaving || !n->membership ||
+	    hs_node_record(n, n->p.id, &me) != 0)
+		return;
+	n->mb.leaving = true;
+	n->mb.incarnation++;
+	me.status = HS_WIRE_ST_LEFT;
+	me.incarnation = n->mb.incarnation;
+	hs_table_set_self(n->c, &me);
+	for (i = 0; i < HS_MB_PROBES; i++)
+		n->mb.probes[i].phase = HS_PROBE_FREE;
+	hs_mb_rumor(n, n->p.id);
+	/* at once to twice the fanout, then with every round's PUSH */
+	{
+		struct hs_wire_builder b;
+		struct hs_wire_hdr h;
+
+		hs_node_hdr(n, &h, HS_WIRE_LEAVE);
+		if (hs_wire_build_begin(&b, n->buf, n->p.frame_budget,
+					&h) != 0 ||
+		    hs_wire_section_begin(&b, HS_WIRE_SEC_NODES) != 0 ||
+		    hs_node_record(n, n->p.id, &me) != 0 ||
+		    hs_wire_put_node(&b, &me) != 0)
+			return;
+		hs_wire_section_end(&b);
+		hs_node_send_random(n, hs_wire_build_end(&b),
+				    2 * n->p.fanout);
+	}
+}
+
+bool
+hs_node_left(const struct hs_node *n)
+{
+	return n->mb.leaving && hs_mb_n_rumors(n) == 0;
 }

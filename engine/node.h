@@ -33,6 +33,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "engine/fd.h"
 #include "engine/peers.h"
 #include "engine/pktio.h"
 #include "engine/table.h"
@@ -42,6 +43,12 @@ extern "C" {
 #endif
 
 struct hs_node;
+
+/* How members are suspected (docs/MEMBERSHIP.md). */
+enum hs_fd_mode {
+	HS_FD_SWIM = 0,		/* probes: PING, PING_REQ via relays */
+	HS_FD_PHI = 1,		/* phi accrual on gossiped heartbeats */
+};
 
 struct hs_node_params {
 	uint64_t id;			/* nonzero */
@@ -78,6 +85,29 @@ struct hs_node_params {
 	const struct hs_peer_sampler *sampler;
 	struct hs_table_params table;	/* limits; self_id, generation,
 					 * n_ctx and clock are set here */
+
+	/* Membership and failure detection (docs/MEMBERSHIP.md); only with
+	 * the node's own members (sampler NULL). */
+	uint8_t fd_mode;		/* enum hs_fd_mode; default SWIM */
+	uint64_t probe_timeout_ns;	/* direct probe; default 2 intervals
+					 * (indirect: twice that) */
+	unsigned probe_relays;		/* PING_REQ relays; default 3 */
+	unsigned suspect_mult;		/* suspicion lasts suspect_mult x
+					 * max(1, log10(members + 1))
+					 * intervals; default 8 */
+	double phi_threshold;		/* HS_FD_PHI: suspect above; default 8 */
+	struct hs_fd_params fd;		/* the phi detector's window etc. */
+	uint64_t stall_ns;		/* a gap between two polls longer than
+					 * this is our own stall; default 3
+					 * intervals */
+	uint64_t forget_ns;		/* dead and left members are forgotten
+					 * after this; default 1 hour */
+	uint64_t gc_interval_ns;	/* membership scan and tombstone GC;
+					 * default 1 s */
+
+	/* The application's API (engine/hearsay.h). */
+	uint32_t notify_bytes;		/* notice queue; default 1 MiB */
+	unsigned event_retention;	/* events kept per origin; default 64 */
 };
 
 struct hs_node_stats {
@@ -99,6 +129,29 @@ struct hs_node_stats {
 	uint64_t rumors;		/* updates being pushed now */
 	uint64_t rumors_dropped;	/* rumor list full: oldest dropped */
 	uint64_t members;		/* peers its sampler knows */
+	/* membership and failure detection */
+	uint64_t probes;		/* PINGs started */
+	uint64_t probe_acks;		/* answered, directly or relayed */
+	uint64_t ping_reqs;		/* PING_REQs sent to relays */
+	uint64_t probes_failed;		/* no answer at all */
+	uint64_t probes_heartbeat;	/* unanswered, but a newer heartbeat
+					 * of the target came through gossip */
+	uint64_t probes_busy;		/* no free probe slot */
+	uint64_t probes_misdirected;	/* PINGs for another node id */
+	uint64_t acks_late;		/* ACKs for no probe in flight */
+	uint64_t relayed;		/* probes run for others */
+	uint64_t suspicions;		/* members this node suspected */
+	uint64_t deaths;		/* suspicions this node confirmed */
+	uint64_t refutes;		/* suspicions of us refuted */
+	uint64_t revived;		/* members back from suspect/dead */
+	uint64_t forgotten;		/* dead/left members forgotten */
+	uint64_t dead_probes;		/* dead members told so */
+	uint64_t stalls;		/* our own stalls measured */
+	uint64_t stall_ns;		/* their total length */
+	uint64_t suspects_overflow;	/* timers left to the scan */
+	uint64_t mb_rumors_dropped;	/* member rumor list full */
+	uint64_t mb_nomem;
+	uint64_t notices_dropped;	/* notice queue full */
 };
 
 /* Defaults for fields left zero. */
@@ -127,6 +180,15 @@ struct hs_table *hs_node_table(struct hs_node *n);
 struct hs_table_ctx *hs_node_table_ctx(struct hs_node *n);
 
 void hs_node_stats(const struct hs_node *n, struct hs_node_stats *s);
+
+/*
+ * Leave the cluster gracefully: our record becomes `left` (incarnation
+ * raised, so it wins everywhere) and is pushed at once and with the next
+ * rounds; we stop probing and suspecting.  Keep polling until
+ * hs_node_left() is true (a few rounds), then destroy the node.
+ */
+void hs_node_leave(struct hs_node *n);
+bool hs_node_left(const struct hs_node *n);
 
 #ifdef __cplusplus
 }

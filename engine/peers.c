@@ -225,6 +225,59 @@ hs_peers_members_learn(void *ctx, const struct hs_peer *p)
 	pm->n++;
 }
 
+/* Index slot holding id, or UINT32_MAX. */
+static uint32_t
+hs_peers_find_slot(const struct hs_peers_members *pm, uint64_t id)
+{
+	uint32_t s;
+
+	if (pm->index == NULL)
+		return UINT32_MAX;
+	for (s = hs_peers_slot(id, pm->mask); pm->index[s] != UINT32_MAX;
+	     s = (s + 1) & pm->mask)
+		if (pm->list[pm->index[s]].id == id)
+			return s;
+	return UINT32_MAX;
+}
+
+/* A member that died or left: out of the draw.  The last list entry
+ * moves into its place, and the index closes the hole by shifting back
+ * the entries of the probe run after it (linear probing has no
+ * tombstones). */
+static void
+hs_peers_members_forget(void *ctx, uint64_t id)
+{
+	struct hs_peers_members *pm = ctx;
+	uint32_t s = hs_peers_find_slot(pm, id), i, last, j;
+
+	if (s == UINT32_MAX)
+		return;
+	i = pm->index[s];
+	pm->n_near -= pm->self_zone != 0 && pm->list[i].zone == pm->self_zone;
+	last = pm->n - 1;
+	if (i != last) {
+		uint32_t ls = hs_peers_find_slot(pm, pm->list[last].id);
+
+		pm->list[i] = pm->list[last];
+		pm->index[ls] = i;
+	}
+	pm->n--;
+	/* backward-shift deletion */
+	for (j = (s + 1) & pm->mask; pm->index[j] != UINT32_MAX;
+	     j = (j + 1) & pm->mask) {
+		uint32_t home = hs_peers_slot(pm->list[pm->index[j]].id,
+					      pm->mask);
+
+		/* move j into the hole s unless its home lies in (s, j]
+		 * (cyclic distances) */
+		if (((j - home) & pm->mask) >= ((j - s) & pm->mask)) {
+			pm->index[s] = pm->index[j];
+			s = j;
+		}
+	}
+	pm->index[s] = UINT32_MAX;
+}
+
 static unsigned
 hs_peers_members_sample(void *ctx, uint64_t self, uint64_t *rng,
 			struct hs_peer *out, unsigned n)
@@ -257,6 +310,7 @@ static const struct hs_peer_sampler_ops hs_peers_members_ops = {
 	.sample = hs_peers_members_sample,
 	.count = hs_peers_members_count,
 	.learn = hs_peers_members_learn,
+	.forget = hs_peers_members_forget,
 };
 
 struct hs_peer_sampler

@@ -49,6 +49,8 @@ struct hs_peer_sampler_ops {
 	unsigned (*count)(void *ctx);
 	/* A member learnt from gossip: address and zone. */
 	void (*learn)(void *ctx, const struct hs_peer *p);
+	/* A member that died or left: no longer drawn (may be NULL). */
+	void (*forget)(void *ctx, uint64_t id);
 };
 
 struct hs_peer_sampler {

@@ -1661,23 +1661,50 @@ hs_table_changes(struct hs_table_ctx *c, struct hs_table_change *out,
 	return n;
 }
 
-int
-hs_table_put_entry(struct hs_table_ctx *c, const struct hs_table_change *ch,
-		   size_t max_value, struct hs_wire_builder *b)
+/* The entry a change installed, if it is still the current one. */
+static struct hs_entry *
+hs_change_entry(struct hs_table_ctx *c, const struct hs_table_change *ch,
+		struct hs_ogen **ogp)
 {
 	struct hs_owner *o = hs_owner_find(c->t, ch->owner);
 	struct hs_ogen *og = o != NULL ? rcu_dereference(o->ogen) : NULL;
 	struct hs_entry **log;
 	struct hs_entry *e;
-	int r;
 
 	if (og == NULL || og->generation != ch->generation)
-		return 0;
+		return NULL;
 	log = __atomic_load_n(&og->log, __ATOMIC_ACQUIRE);
 	if (log == NULL)
-		return 0;
+		return NULL;
 	e = __atomic_load_n(&log[ch->version & og->log_mask], __ATOMIC_ACQUIRE);
 	if (e == NULL || e->version != ch->version || hs_entry_superseded(e))
+		return NULL;	/* replaced since */
+	*ogp = og;
+	return e;
+}
+
+int
+hs_table_change_get(struct hs_table_ctx *c, const struct hs_table_change *ch,
+		    struct hs_table_kv *kv)
+{
+	struct hs_ogen *og;
+	struct hs_entry *e = hs_change_entry(c, ch, &og);
+
+	if (e == NULL)
+		return -ENOENT;
+	hs_kv_fill(kv, ch->owner, og, e);
+	return 0;
+}
+
+int
+hs_table_put_entry(struct hs_table_ctx *c, const struct hs_table_change *ch,
+		   size_t max_value, struct hs_wire_builder *b)
+{
+	struct hs_ogen *og;
+	struct hs_entry *e = hs_change_entry(c, ch, &og);
+	int r;
+
+	if (e == NULL)
 		return 0;	/* replaced since: the newer one is a rumor */
 	if (e->value_len > max_value)
 		return 0;
@@ -1950,7 +1977,13 @@ void
 hs_table_ctx_detach(struct hs_table_ctx *c)
 {
 	hs_table_ctx_flush(c);
-	urcu_qsbr_set_thread_call_rcu_data(NULL);
+	/* A shared call_rcu thread stays the thread's: other tables' contexts
+	 * on this thread (the simulator's nodes) still queue on it, and
+	 * their frees must stay ordered with this table's last one.  Only
+	 * our own thread, about to be freed, is taken back. */
+	if (c->t->own_crdp &&
+	    urcu_qsbr_get_thread_call_rcu_data() == c->t->crdp)
+		urcu_qsbr_set_thread_call_rcu_data(NULL);
 	__atomic_store_n(&c->bound, 0, __ATOMIC_RELEASE);
 }
 

@@ -233,6 +233,12 @@ struct hs_table_change {
 unsigned hs_table_changes(struct hs_table_ctx *c, struct hs_table_change *out,
 			  unsigned max);
 
+/* The entry of ch while it is still current (the change log's window):
+ * 0, or -ENOENT when it was replaced or has left the window. */
+int hs_table_change_get(struct hs_table_ctx *c,
+			const struct hs_table_change *ch,
+			struct hs_table_kv *kv);
+
 /*
  * Put the entry of ch as a one-version delta group (version - 1, version]
  * into b's open DELTAS section (rumor mongering), if its value is at most

@@ -40,6 +40,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <math.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -53,6 +54,7 @@
 #include <urcu/call-rcu.h>
 
 #include "drivers/mem.h"
+#include "engine/hearsay.h"
 #include "engine/node.h"
 #include "engine/util.h"
 
@@ -106,6 +108,8 @@ struct sim_opts {
 	int peers;			/* SIM_PEERS_* */
 	unsigned rumor_rounds;		/* 0: the engine's default */
 	bool no_push_now;
+	int fd_mode;			/* enum hs_fd_mode */
+	unsigned fd_crash;		/* killed for the detection phase */
 };
 
 /* 32 bytes a node. */
@@ -115,6 +119,7 @@ struct sim_node {
 	uint64_t got_ns;		/* since the write; UINT64_MAX: not */
 	uint32_t rx_seen;		/* rx_frames (low bits) at last look */
 	uint8_t down;
+	uint8_t victim;			/* killed in the detection phase */
 };
 
 struct sim_counts {
@@ -160,6 +165,18 @@ struct sim {
 	struct sim_counts before;
 	struct sim_counts after;
 	double peak_rss_mb;		/* at the end of the broadcast */
+
+	/* failure detection (full membership only) */
+	uint64_t false_suspect;		/* notices about live nodes */
+	uint64_t false_dead;
+	uint64_t fd_t0;			/* virtual time of the kills */
+	uint64_t fd_first_ns;		/* first (observer, victim) dead */
+	uint64_t fd_all_ns;		/* last one */
+	uint64_t fd_pairs;		/* (observer, victim) marked dead */
+	uint64_t fd_want;
+	uint8_t *fd_seen;		/* [victim slot][observer] */
+	uint32_t *fd_victims;
+	bool fd_done;
 };
 
 /* The one virtual clock every node reads. */
@@ -217,6 +234,11 @@ sim_usage(FILE *f)
 "                     above 1000 nodes, else full)\n"
 "  --rumor-rounds R   rounds a fresh update is pushed (default 0: the\n"
 "                     engine's, ceil(log2(members + 1)) + 1)\n"
+"  --fd swim|phi      failure detection (--peers full): probes (default)\n"
+"                     or phi accrual on gossiped heartbeats\n"
+"  --fd-crash K       after the broadcast, kill K live nodes without a\n"
+"                     word and time their detection (default 1 with\n"
+"                     --peers full, 0 to skip)\n"
 "  --no-push-now      push fresh updates only with the next round, not at\n"
 "                     once too\n"
 "  --json             print one JSON object instead of the table\n"
@@ -307,6 +329,8 @@ enum {
 	OPT_PEERS,
 	OPT_RUMOR_ROUNDS,
 	OPT_NO_PUSH_NOW,
+	OPT_FD,
+	OPT_FD_CRASH,
 	OPT_HELP,
 };
 
@@ -333,6 +357,8 @@ sim_parse(int argc, char **argv, struct sim_opts *o)
 		{ "peers", required_argument, NULL, OPT_PEERS },
 		{ "rumor-rounds", required_argument, NULL, OPT_RUMOR_ROUNDS },
 		{ "no-push-now", no_argument, NULL, OPT_NO_PUSH_NOW },
+		{ "fd", required_argument, NULL, OPT_FD },
+		{ "fd-crash", required_argument, NULL, OPT_FD_CRASH },
 		{ "help", no_argument, NULL, OPT_HELP },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -347,6 +373,7 @@ sim_parse(int argc, char **argv, struct sim_opts *o)
 	o->jitter_us = 100;
 	o->seed = 1;
 	o->max_rounds = 200;
+	o->fd_crash = UINT_MAX;		/* 1 with --peers full */
 	o->heal_rounds = 10;
 
 	/* ":" first: a missing value comes back as ':', not '?' */
@@ -423,6 +450,19 @@ sim_parse(int argc, char **argv, struct sim_opts *o)
 		case OPT_RUMOR_ROUNDS:
 			rc = sim_parse_uint("--rumor-rounds", optarg, 0,
 					    1000000, &o->rumor_rounds);
+			break;
+		case OPT_FD:
+			if (strcmp(optarg, "swim") == 0)
+				o->fd_mode = HS_FD_SWIM;
+			else if (strcmp(optarg, "phi") == 0)
+				o->fd_mode = HS_FD_PHI;
+			else
+				rc = sim_bad("--fd", optarg,
+					     "want swim or phi");
+			break;
+		case OPT_FD_CRASH:
+			rc = sim_parse_uint("--fd-crash", optarg, 0, 1000000,
+					    &o->fd_crash);
 			break;
 		case OPT_NO_PUSH_NOW:
 			o->no_push_now = true;
@@ -605,12 +645,18 @@ sim_start(struct sim *s)
 		 * build falls back to a key scan, which is as cheap here. */
 		p.table.max_keys_per_node = 16;
 		p.table.log_slots = 16;
+		p.fd_mode = (uint8_t)s->o.fd_mode;
+		p.notify_bytes = 64 * 1024;	/* membership notices only */
 		rc = hs_node_create(&p, &s->nodes[i].node);
 		if (rc < 0) {
 			fprintf(stderr, "hearsay-sim: node %u: %s\n", i,
 				strerror(-rc));
 			return rc;
 		}
+		/* every suspicion and death, for the detection figures and
+		 * the false ones over the whole run */
+		hs_subscribe(s->nodes[i].node, HS_SUB(HS_NOTICE_SUSPECT) |
+					       HS_SUB(HS_NOTICE_DEAD));
 		s->nodes[i].got_ns = UINT64_MAX;
 		if ((i & 1023) == 1023 && sim_progress_due(s))
 			fprintf(stderr, "hearsay-sim: started %u of %u nodes, "
@@ -644,6 +690,8 @@ sim_stop(struct sim *s)
 	free(s->nodes);
 	free(s->pending);
 	free(s->curve);
+	free(s->fd_victims);
+	free(s->fd_seen);
 }
 
 /*
@@ -699,6 +747,55 @@ sim_tick(struct sim *s, bool broadcast)
 	urcu_qsbr_quiescent_state();
 }
 
+struct sim_observer {
+	struct sim *s;
+	unsigned at;
+};
+
+/* A suspicion or death noticed by node o->at: true when its subject is
+ * down, false otherwise; the victims' deaths are timed. */
+static void
+sim_notice(const struct hs_notice *nt, void *arg)
+{
+	struct sim_observer *o = arg;
+	struct sim *s = o->s;
+	unsigned j = (unsigned)(nt->node - 1), k;
+
+	if (j >= s->o.n_nodes)
+		return;
+	if (!s->nodes[j].down) {
+		if (nt->type == HS_NOTICE_SUSPECT)
+			s->false_suspect++;
+		else if (nt->type == HS_NOTICE_DEAD)
+			s->false_dead++;
+		return;
+	}
+	if (nt->type != HS_NOTICE_DEAD || !s->nodes[j].victim)
+		return;
+	for (k = 0; k < s->o.fd_crash && s->fd_victims[k] != j; k++)
+		;
+	if (k == s->o.fd_crash ||
+	    s->fd_seen[(size_t)k * s->o.n_nodes + o->at])
+		return;
+	s->fd_seen[(size_t)k * s->o.n_nodes + o->at] = 1;
+	if (s->fd_pairs++ == 0)
+		s->fd_first_ns = sim_vnow - s->fd_t0;
+	s->fd_all_ns = sim_vnow - s->fd_t0;
+}
+
+static void
+sim_notices(struct sim *s)
+{
+	unsigned i;
+
+	for (i = 0; i < s->o.n_nodes; i++) {
+		struct sim_observer o = { s, i };
+
+		if (!s->nodes[i].down)
+			hs_notices(s->nodes[i].node, sim_notice, &o, 0);
+	}
+}
+
 static void
 sim_round(struct sim *s, bool broadcast)
 {
@@ -706,6 +803,8 @@ sim_round(struct sim *s, bool broadcast)
 
 	for (t = 0; t < s->interval_ns; t += s->tick_ns)
 		sim_tick(s, broadcast);
+	if (!s->shared)
+		sim_notices(s);
 }
 
 /* Members known, summed over the nodes; returns true if everyone knows
@@ -881,6 +980,53 @@ sim_broadcast(struct sim *s)
 	return 0;
 }
 
+/*
+ * Failure detection: kill fd_crash live nodes (not the origin) without a
+ * word and run until every live node has marked every one of them dead.
+ */
+static int
+sim_detect(struct sim *s)
+{
+	unsigned n = s->o.n_nodes, k = 0, i, r, live = 0;
+
+	if (s->o.fd_crash == UINT_MAX)
+		s->o.fd_crash = s->shared ? 0 : 1;
+	if (s->shared || s->o.fd_crash == 0)
+		return 0;
+	s->fd_victims = calloc(s->o.fd_crash, sizeof(*s->fd_victims));
+	s->fd_seen = calloc((size_t)s->o.fd_crash * n, 1);
+	if (s->fd_victims == NULL || s->fd_seen == NULL)
+		return -ENOMEM;
+	while (k < s->o.fd_crash) {
+		unsigned x = (unsigned)(hs_splitmix64(&s->rng) % n);
+		struct hs_addr a = sim_addr(x);
+
+		if (s->nodes[x].down || x == s->origin)
+			continue;
+		if (k + 1 >= n - s->n_crashed - 1)
+			break;	/* keep two alive */
+		hs_memnet_set_down(s->net, &a, 1);
+		s->nodes[x].down = 1;
+		s->nodes[x].victim = 1;
+		s->fd_victims[k++] = x;
+	}
+	s->o.fd_crash = k;
+	for (i = 0; i < n; i++)
+		live += !s->nodes[i].down;
+	s->fd_want = (uint64_t)live * k;
+	s->fd_t0 = sim_vnow;
+	for (r = 1; r <= s->o.max_rounds && s->fd_pairs < s->fd_want; r++) {
+		sim_round(s, false);
+		if (s->fd_pairs < s->fd_want && sim_progress_due(s))
+			fprintf(stderr, "hearsay-sim: detection round %u: "
+				"%" PRIu64 " of %" PRIu64 " (node, victim) "
+				"pairs dead, %.1f s\n", r, s->fd_pairs,
+				s->fd_want, sim_wall_s(s));
+	}
+	s->fd_done = s->fd_pairs == s->fd_want;
+	return 0;
+}
+
 /* ---- metrics ---- */
 
 struct sim_metrics {
@@ -1006,6 +1152,21 @@ sim_print_json(const struct sim *s, const struct sim_metrics *m)
 	       sim_yes(!s->o.no_push_now));
 	printf("\"peak_rss_mb\": %.1f, \"peak_rss_bytes_per_node\": %.0f, ",
 	       s->peak_rss_mb, s->peak_rss_mb * 1048576.0 / s->o.n_nodes);
+	if (!s->shared) {
+		printf("\"fd\": \"%s\", \"join_all_ms\": %.1f, "
+		       "\"fd_crashed\": %u, ",
+		       s->o.fd_mode == HS_FD_PHI ? "phi" : "swim",
+		       s->membership_ok ? s->membership_rounds *
+					  (double)s->o.interval_ms : -1.0,
+		       s->o.fd_crash);
+		if (s->o.fd_crash != 0)
+			printf("\"fd_detected_all\": %s, \"fd_first_ms\": "
+			       "%.1f, \"fd_all_ms\": %.1f, ",
+			       sim_yes(s->fd_done), s->fd_first_ns / 1e6,
+			       s->fd_done ? s->fd_all_ns / 1e6 : -1.0);
+		printf("\"false_suspect\": %" PRIu64 ", \"false_dead\": %"
+		       PRIu64 ", ", s->false_suspect, s->false_dead);
+	}
 	printf("\"converged\": %s, \"rounds_run\": %u, ",
 	       sim_yes(s->converged), s->rounds_run);
 	if (s->converged)
@@ -1105,6 +1266,21 @@ sim_print_table(const struct sim *s, const struct sim_metrics *m)
 	       m->bytes_per_node, m->bytes_per_node_per_round);
 	printf("  %-22s %.1f MiB, %.0f bytes per node\n", "peak RSS",
 	       s->peak_rss_mb, s->peak_rss_mb * 1048576.0 / s->o.n_nodes);
+	if (!s->shared) {
+		printf("  %-22s %s; mass join: every node knew every other "
+		       "after %.0f ms\n", "failure detection",
+		       s->o.fd_mode == HS_FD_PHI ? "phi on heartbeats" :
+		       "SWIM probes", s->membership_rounds * iv);
+		if (s->o.fd_crash != 0)
+			printf("  %-22s %u killed: first node marks one dead "
+			       "after %.0f ms, all nodes all after %.0f ms%s\n",
+			       "detection", s->o.fd_crash,
+			       s->fd_first_ns / 1e6, s->fd_all_ns / 1e6,
+			       s->fd_done ? "" : " (NOT all: max rounds)");
+		printf("  %-22s %" PRIu64 " false suspicions, %" PRIu64
+		       " false deaths (notices about live nodes, whole run)\n",
+		       "false positives", s->false_suspect, s->false_dead);
+	}
 	printf("  %-22s sent %" PRIu64 ", delivered %" PRIu64 ", lost %"
 	       PRIu64 ", duplicated %" PRIu64 "\n", "memnet (broadcast)",
 	       ns->sent, ns->delivered, ns->lost, ns->duplicated);
@@ -1368,7 +1544,7 @@ main(int argc, char **argv)
 	if (sim_start(&s) < 0)
 		goto out;
 	sim_membership(&s);
-	if (sim_broadcast(&s) < 0)
+	if (sim_broadcast(&s) < 0 || sim_detect(&s) < 0)
 		goto out;
 	sim_metrics(&s, &m);
 	if (s.o.json)

@@ -24,137 +24,10 @@
 #include "drivers/mem.h"
 #include "engine/node.h"
 #include "engine/wire.h"
+#include "tests/cluster.h"
 #include "tests/hs_test.h"
 
-#define TICK_NS		1000000ull	/* the loop's step: 1 ms */
-#define INTERVAL_NS	10000000ull	/* rounds every 10 ms */
-
 static uint64_t test_seed;
-static uint64_t vnow;
-static unsigned n_racks;	/* > 0: node i is in rack "rack-(i % n_racks)" */
-
-static uint64_t
-vclock(void *arg)
-{
-	(void)arg;
-	return vnow;
-}
-
-struct cluster {
-	unsigned n;
-	struct hs_memnet *net;
-	struct call_rcu_data *crdp;
-	struct hs_pktio **io;
-	struct hs_node **node;
-	struct hs_addr *addr;
-	struct hs_peers_static *view;	/* shared sampling, or NULL */
-	struct hs_peer_sampler sampler;
-};
-
-static struct hs_addr
-node_addr(unsigned i)
-{
-	return hs_addr_v4(10, 0, (uint8_t)(i >> 8), (uint8_t)i, 7946);
-}
-
-static void
-cluster_start_view(struct cluster *cl, unsigned n, double loss,
-		   uint64_t seed, bool shared)
-{
-	struct hs_memnet_params np = { .seed = seed, .loss = loss,
-				       .delay_ns = 200000, .jitter_ns = 100000 };
-	unsigned i;
-
-	memset(cl, 0, sizeof(*cl));
-	cl->n = n;
-	vnow = 0;
-	assert_int_equal(hs_memnet_create(&np, &cl->net), 0);
-	cl->crdp = urcu_qsbr_create_call_rcu_data(0, -1);
-	assert_non_null(cl->crdp);
-	cl->io = calloc(n, sizeof(*cl->io));
-	cl->node = calloc(n, sizeof(*cl->node));
-	cl->addr = calloc(n, sizeof(*cl->addr));
-	if (shared) {
-		/* every node samples from one list of everybody */
-		assert_int_equal(hs_peers_static_create(n, &cl->view), 0);
-		for (i = 0; i < n; i++) {
-			struct hs_addr a = node_addr(i);
-
-			hs_peers_static_set(cl->view, i, 1000 + i, &a);
-		}
-		cl->sampler = hs_peers_static_sampler(cl->view);
-	}
-	for (i = 0; i < n; i++) {
-		struct hs_node_params p = { 0 };
-		char name[32];
-
-		cl->addr[i] = node_addr(i);
-		assert_int_equal(hs_memnet_open(cl->net, &cl->addr[i],
-						&cl->io[i]), 0);
-		char rack[16];
-
-		snprintf(name, sizeof(name), "node-%u", i);
-		snprintf(rack, sizeof(rack), "rack-%u", n_racks ? i % n_racks : 0);
-		p.rack = n_racks ? rack : NULL;
-		p.id = 1000 + i;
-		p.generation = 1;
-		p.name = name;
-		p.cluster_id = 42;
-		p.seeds = &cl->addr[0];	/* everyone knows node 0 */
-		p.n_seeds = 1;
-		p.interval_ns = INTERVAL_NS;
-		p.jitter_ns = INTERVAL_NS / 10;
-		p.fanout = 3;
-		p.rng_seed = seed + i;
-		p.clock = vclock;
-		p.io = cl->io[i];
-		p.table.crdp = cl->crdp;
-		p.table.max_members = 1024;
-		p.sampler = shared ? &cl->sampler : NULL;
-		assert_int_equal(hs_node_create(&p, &cl->node[i]), 0);
-	}
-}
-
-static void
-cluster_start(struct cluster *cl, unsigned n, double loss, uint64_t seed)
-{
-	cluster_start_view(cl, n, loss, seed, false);
-}
-
-static void
-cluster_stop(struct cluster *cl)
-{
-	unsigned i;
-
-	for (i = 0; i < cl->n; i++) {
-		hs_node_destroy(cl->node[i]);
-		hs_pktio_close(cl->io[i]);
-	}
-	urcu_qsbr_thread_offline();
-	urcu_qsbr_barrier();
-	urcu_qsbr_thread_online();
-	urcu_qsbr_call_rcu_data_free(cl->crdp);
-	hs_memnet_destroy(cl->net);
-	hs_peers_static_destroy(cl->view);
-	free(cl->io);
-	free(cl->node);
-	free(cl->addr);
-}
-
-/* One millisecond of virtual time: deliver, then let every node work. */
-static void
-cluster_tick(struct cluster *cl)
-{
-	unsigned i, pass;
-
-	vnow += TICK_NS;
-	hs_memnet_advance(cl->net, vnow);
-	for (i = 0; i < cl->n; i++)
-		for (pass = 0; pass < 8 && hs_node_poll(cl->node[i]) > 0;
-		     pass++)
-			;
-	urcu_qsbr_quiescent_state();
-}
 
 static void
 put_own_key(struct cluster *cl, unsigned i, const char *tag)
@@ -523,7 +396,7 @@ test_10k_members_one_frame(void **state)
 	crdp = urcu_qsbr_create_call_rcu_data(0, -1);
 	assert_int_equal(hs_peers_static_create(2, &view), 0);
 	for (k = 0; k < 2; k++) {
-		addr[k] = node_addr(k);
+		addr[k] = cluster_addr(k);
 		hs_peers_static_set(view, k, 1 + k, &addr[k]);
 	}
 	sampler = hs_peers_static_sampler(view);
@@ -537,7 +410,7 @@ test_10k_members_one_frame(void **state)
 		p.interval_ns = INTERVAL_NS;
 		p.fanout = 1;
 		p.rng_seed = test_seed + k;
-		p.clock = vclock;
+		p.clock = cluster_clock;
 		p.io = io[k];
 		p.sampler = &sampler;
 		p.table.crdp = crdp;

@@ -102,6 +102,34 @@ test_members(void **state)
 	s.ops->learn(s.ctx, &(struct hs_peer){ .id = 0 });
 	assert_int_equal(s.ops->count(s.ctx), 1000);
 	check_draws(s, 1000, 500);
+	/* forgetting: every third member, in an order that exercises the
+	 * index's backward shifts; the rest are still found and drawn,
+	 * the forgotten never */
+	for (i = 3; i <= 1000; i += 3)
+		s.ops->forget(s.ctx, i);
+	s.ops->forget(s.ctx, 5000);	/* unknown: ignored */
+	assert_int_equal(s.ops->count(s.ctx), 1000 - 333);
+	for (i = 0; i < 2000; i++) {
+		unsigned k, got = s.ops->sample(s.ctx, 0, &rng, out, 16);
+
+		assert_int_equal(got, 16);
+		for (k = 0; k < got; k++)
+			assert_true(out[k].id % 3 != 0);
+	}
+	for (i = 1; i <= 1000; i++) {	/* learning again finds, not adds */
+		struct hs_peer p = { .id = i,
+				     .addr = hs_addr_v4(10, 0, 0, 2,
+							(uint16_t)(7000 + i)) };
+
+		if (i % 3 != 0)
+			s.ops->learn(s.ctx, &p);
+	}
+	assert_int_equal(s.ops->count(s.ctx), 1000 - 333);
+	for (i = 3; i <= 1000; i += 3)
+		s.ops->learn(s.ctx, &(struct hs_peer){ .id = i,
+			.addr = hs_addr_v4(10, 0, 0, 2, (uint16_t)(7000 + i)) });
+	assert_int_equal(s.ops->count(s.ctx), 1000);
+	check_draws(s, 1000, 500);
 	/* a list of 2, one of them us: only the other one */
 	hs_peers_members_free(&pm);
 	s.ops->learn(s.ctx, &(struct hs_peer){ .id = 1, .addr = { .family = 4,
