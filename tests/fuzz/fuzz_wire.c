@@ -145,6 +145,18 @@ walk(const struct hs_wire_msg *m)
 
 	if (hs_wire_has(m, HS_WIRE_SEC_PROBE))
 		CHECK(m->sec[HS_WIRE_SEC_PROBE].len == HS_WIRE_PROBE_LEN);
+
+	hs_wire_iter_init(&it, m, HS_WIRE_SEC_AGG);
+	for (i = 0; i <= m->sec[HS_WIRE_SEC_AGG].n; i++) {
+		struct hs_wire_agg a;
+
+		if (it.p != it.end)
+			CHECK(inside(it.p, HS_WIRE_AGG_HDR_LEN));
+		if (!hs_wire_agg_next(&it, &a))
+			break;
+		CHECK(inside(a.key, a.key_len) && a.key_len > 0);
+	}
+	CHECK(i == m->sec[HS_WIRE_SEC_AGG].n && it.p == it.end);
 }
 
 /* Re-encodes the DELTAS section; false when a group is one of the two
@@ -245,11 +257,19 @@ encode(const struct hs_wire_msg *m, uint8_t *out)
 				CHECK(hs_wire_put_node(&b, &n) == 0);
 			break;
 		}
-		default: {
+		case HS_WIRE_SEC_PROBE: {
 			struct hs_wire_probe p;
 
 			hs_wire_probe_get(m, &p);
 			CHECK(hs_wire_put_probe(&b, &p) == 0);
+			break;
+		}
+		default: {
+			struct hs_wire_agg a;
+
+			hs_wire_iter_init(&it, m, HS_WIRE_SEC_AGG);
+			while (hs_wire_agg_next(&it, &a))
+				CHECK(hs_wire_put_agg(&b, &a) == 0);
 			break;
 		}
 		}
