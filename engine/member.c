@@ -807,7 +807,10 @@ hs_mb_poll(struct hs_node *n, uint64_t now)
 		if (now >= m->suspect_until && now >= mb->no_convict_until &&
 		    !mb->leaving) {
 			hs_mb_declare_dead(n, m, now);
-			continue;	/* sync took it off the list */
+			/* dead now, or its record moved on meanwhile: its
+			 * timer is done either way */
+			mb->sus[i] = mb->sus[--mb->n_sus];
+			continue;
 		}
 		i++;
 	}
