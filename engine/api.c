@@ -129,12 +129,11 @@ hs_api_on_group(struct hs_node *n, uint64_t owner)
 void
 hs_api_after_changes(struct hs_node *n)
 {
-	struct hs_table_stats ts;
+	uint64_t lost = hs_table_changes_lost(n->c);
 
-	hs_table_stats(n->t, &ts);
-	if (ts.changes_lost == n->changes_lost_seen)
+	if (lost == n->changes_lost_seen)
 		return;
-	n->changes_lost_seen = ts.changes_lost;
+	n->changes_lost_seen = lost;
 	hs_events_deliver_all(n->ev, n->c, hs_api_event_cb, n);
 }
 

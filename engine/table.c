@@ -1799,6 +1799,12 @@ hs_table_gc(struct hs_table_ctx *c)
 _Static_assert(sizeof(struct hs_table_stats) % sizeof(uint64_t) == 0,
 	       "hs_table_stats is summed as an array of uint64_t");
 
+uint64_t
+hs_table_changes_lost(const struct hs_table_ctx *c)
+{
+	return HS_COUNTER_READ(c->n.changes_lost);
+}
+
 void
 hs_table_stats(struct hs_table *t, struct hs_table_stats *s)
 {

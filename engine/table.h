@@ -286,7 +286,11 @@ int hs_table_build_deltas(struct hs_table_ctx *c,
  */
 int hs_table_gc(struct hs_table_ctx *c);
 
+/* Every counter summed over the contexts, and the keys held: walks every
+ * owner (O(members)), for the control side, not for every poll. */
 void hs_table_stats(struct hs_table *t, struct hs_table_stats *s);
+/* This context's changes_lost counter alone: O(1). */
+uint64_t hs_table_changes_lost(const struct hs_table_ctx *c);
 /* Owners held (members, ourselves included, graves not): O(1), any
  * thread. */
 uint64_t hs_table_owners(const struct hs_table *t);
