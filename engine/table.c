@@ -81,7 +81,8 @@ struct hs_noderec {
 	uint16_t port;
 	uint8_t addr[16];
 	uint8_t name_len;
-	uint8_t name[HS_WIRE_NAME_MAX];
+	uint8_t name[];			/* name_len bytes: a member costs
+					 * every node this record */
 };
 
 struct hs_ogen {
@@ -1030,7 +1031,7 @@ hs_noderec_same(const struct hs_noderec *r, const struct hs_wire_node *n)
 static struct hs_noderec *
 hs_noderec_new(const struct hs_wire_node *n)
 {
-	struct hs_noderec *r = malloc(sizeof(*r));
+	struct hs_noderec *r = malloc(sizeof(*r) + n->name_len);
 
 	if (r == NULL)
 		return NULL;

@@ -824,6 +824,40 @@ sim_members(struct sim *s, uint64_t *sum)
 	return *sum == (uint64_t)s->o.n_nodes * (s->o.n_nodes - 1);
 }
 
+/* The last few missing pairs, and what the node believes of them. */
+static void
+sim_missing(struct sim *s)
+{
+	unsigned i, j;
+
+	for (i = 0; i < s->o.n_nodes; i++) {
+		struct hs_node_stats st;
+
+		hs_node_stats(s->nodes[i].node, &st);
+		if (st.members == s->o.n_nodes - 1)
+			continue;
+		for (j = 0; j < s->o.n_nodes; j++) {
+			struct hs_member_info mi;
+			struct hs_table_node tn;
+			int rc;
+
+			if (j == i)
+				continue;
+			rc = hs_member(s->nodes[i].node, sim_node_id(j), &mi);
+			if (rc == 0 && (mi.status == HS_WIRE_ST_ALIVE ||
+					mi.status == HS_WIRE_ST_SUSPECT))
+				continue;
+			fprintf(stderr, "hearsay-sim:   node %u lacks %u: "
+				"member %s status %d, table %s\n", i, j,
+				rc == 0 ? "known" : "unknown",
+				rc == 0 ? mi.status : -1,
+				hs_table_node_get(hs_node_table_ctx(
+					s->nodes[i].node), sim_node_id(j),
+					&tn) == 0 ? "holds it" : "does not");
+		}
+	}
+}
+
 static void
 sim_membership(struct sim *s)
 {
@@ -846,11 +880,14 @@ sim_membership(struct sim *s)
 			s->membership_rounds = r;
 			break;
 		}
-		if (sim_progress_due(s))
+		if (sim_progress_due(s)) {
 			fprintf(stderr, "hearsay-sim: membership round %u: "
 				"%.2f%% of members known (%.0f missing), "
 				"%.1f s\n", r, 100.0 * (double)known / want,
 				want - (double)known, sim_wall_s(s));
+			if (want - (double)known <= 4)
+				sim_missing(s);
+		}
 	}
 	s->membership_known = (double)known / want;
 	if (!s->membership_ok) {
