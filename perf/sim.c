@@ -836,6 +836,17 @@ sim_missing(struct sim *s)
 		hs_node_stats(s->nodes[i].node, &st);
 		if (st.members == s->o.n_nodes - 1)
 			continue;
+		{
+			struct hs_table_stats ts;
+
+			hs_table_stats(hs_node_table(s->nodes[i].node), &ts);
+			fprintf(stderr, "hearsay-sim:   node %u: %" PRIu64
+				" owners, limits %" PRIu64 " stale %" PRIu64
+				" syn %" PRIu64 " ack %" PRIu64 " rx %" PRIu64
+				"\n", i, ts.owners, ts.lim_members,
+				ts.stale_gen, st.syn_sent, st.ack_sent,
+				st.rx_frames);
+		}
 		for (j = 0; j < s->o.n_nodes; j++) {
 			struct hs_member_info mi;
 			struct hs_table_node tn;
