@@ -3,9 +3,11 @@
  * design and the delivery rules.
  *
  * Per-origin cursors live in an open-addressing map (linear probing,
- * backward-shift deletion) allocated whole at create: max_origins entries
- * in at least twice as many slots, so a probe stays short and delivery
- * never allocates.  One thread uses it; nothing here is shared.
+ * backward-shift deletion) at most half full, so a probe stays short.  It
+ * starts small and doubles when an origin that publishes appears and it
+ * is half full (only publishing origins take a cursor): a node of a
+ * 5,000-member cluster in which a few members publish does not pay 5,000
+ * cursors.  One thread uses it; nothing here is shared.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -158,14 +160,44 @@ hs_ev_find(struct hs_events *ev, uint64_t id)
 	}
 }
 
-/* A fresh cursor (not started) for id, or NULL when max_origins are held. */
+/* Twice the slots, every cursor moved (pointers into the map die). */
+static int
+hs_ev_grow(struct hs_events *ev)
+{
+	uint32_t old_cap = ev->mask + 1, i;
+	struct hs_ev_cursor *old = ev->map;
+	struct hs_ev_cursor *map = calloc(2 * (size_t)old_cap, sizeof(*map));
+
+	if (map == NULL)
+		return -ENOMEM;
+	ev->map = map;
+	ev->mask = 2 * old_cap - 1;
+	for (i = 0; i < old_cap; i++) {
+		uint32_t j;
+
+		if (old[i].origin == 0)
+			continue;
+		for (j = hs_ev_home(ev, old[i].origin); map[j].origin != 0;
+		     j = (j + 1) & ev->mask)
+			;
+		map[j] = old[i];
+	}
+	free(old);
+	return 0;
+}
+
+/* A fresh cursor (not started) for id, or NULL when max_origins are held
+ * (or no memory to grow the map: counted the same way). */
 static struct hs_ev_cursor *
 hs_ev_add(struct hs_events *ev, uint64_t id, uint64_t generation)
 {
-	uint32_t i = hs_ev_home(ev, id);
+	uint32_t i;
 
 	if (ev->n_origins >= ev->max_origins)
 		return NULL;
+	if (2 * (ev->n_origins + 1) > ev->mask + 1 && hs_ev_grow(ev) != 0)
+		return NULL;
+	i = hs_ev_home(ev, id);
 	while (ev->map[i].origin != 0)
 		i = (i + 1) & ev->mask;
 	ev->map[i] = (struct hs_ev_cursor){ .origin = id,
@@ -218,9 +250,6 @@ hs_events_create(const struct hs_events_params *p, uint64_t self_id,
 	    d.max_origins > HS_EVENTS_ORIGINS_MAX || self_id == 0 ||
 	    self_generation == 0)
 		return -EINVAL;
-	/* load at most 1/2: a miss probes about 2.5 slots */
-	while (cap < 2 * d.max_origins)
-		cap *= 2;
 	ev = calloc(1, sizeof(*ev));
 	if (ev == NULL)
 		goto err;

@@ -25,11 +25,11 @@
 extern "C" {
 #endif
 
-#define HS_FD_WINDOW_MAX	32
+#define HS_FD_WINDOW_MAX	16
 
 struct hs_fd_params {
-	unsigned window;		/* intervals kept, 2..32; default 32 (one
-					 * member costs 160 bytes) */
+	unsigned window;		/* intervals kept, 2..16; default 16 (one
+					 * member costs 96 bytes) */
 	uint64_t min_std_ns;		/* floor on the deviation; default
 					 * 5 ms (half a 10 ms round) */
 	uint64_t first_interval_ns;	/* assumed before a second heartbeat;

@@ -50,7 +50,9 @@ hs_mb_add(struct hs_node *n, uint64_t id)
 	struct hs_member *m;
 
 	if (mb->n == mb->cap) {
-		uint32_t cap = mb->cap ? 2 * mb->cap : 16;
+		/* a quarter more, not twice: every node holds this list for
+		 * every member, so slack is paid N^2 times in a cluster */
+		uint32_t cap = mb->cap ? mb->cap + mb->cap / 4 + 16 : 16;
 		struct hs_member *a = realloc(mb->m, cap * sizeof(*a));
 
 		if (a == NULL)

@@ -165,14 +165,19 @@ hs_peers_slot(uint64_t id, uint32_t mask)
 static int
 hs_peers_members_grow(struct hs_peers_members *pm)
 {
-	unsigned cap = pm->cap ? 2 * pm->cap : 16;
-	uint32_t mask = 2 * cap - 1, i;
+	/* the list a quarter more (every node holds one entry per member:
+	 * slack is paid N^2 times), the index a power of two at most half
+	 * full */
+	unsigned cap = pm->cap ? pm->cap + pm->cap / 4 + 16 : 16;
+	uint32_t mask = 31, i;
 	struct hs_peer *list = realloc(pm->list, cap * sizeof(*list));
 	uint32_t *index;
 
 	if (list == NULL)
 		return -ENOMEM;
 	pm->list = list;
+	while (mask + 1 < 2 * cap)
+		mask = 2 * mask + 1;
 	index = malloc((size_t)(mask + 1) * sizeof(*index));
 	if (index == NULL)
 		return -ENOMEM;

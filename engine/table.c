@@ -371,7 +371,10 @@ hs_ogen_new(struct hs_table *t, uint64_t owner, uint64_t generation,
 #define HS_KI_FROZEN	0x1ull
 #define HS_KI_DELETED	0x2ull
 #define HS_KI_PTR	0x0000fffffffffff8ull
-#define HS_KI_MIN	16u
+#define HS_KI_MIN	16u		/* after a growth */
+#define HS_KI_FIRST	4u		/* an owner's first index: most owners
+					 * hold a key or two (hs.addr, hs.rack),
+					 * and every node holds every owner */
 
 struct hs_kindex {
 	struct rcu_head rcu;
@@ -472,7 +475,7 @@ hs_ki_get(struct hs_table_ctx *c, struct hs_ogen *og)
 
 	if (hs_likely(ki != NULL))
 		return ki;
-	ki = hs_ki_alloc(HS_KI_MIN);
+	ki = hs_ki_alloc(HS_KI_FIRST);
 	if (ki == NULL) {
 		HS_COUNTER_INC(c->n.nomem);
 		return NULL;

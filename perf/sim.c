@@ -644,7 +644,7 @@ sim_start(struct sim *s)
 		 * nodes would need 8 GiB).  A short log only means a delta
 		 * build falls back to a key scan, which is as cheap here. */
 		p.table.max_keys_per_node = 16;
-		p.table.log_slots = 16;
+		p.table.log_slots = 4;
 		p.fd_mode = (uint8_t)s->o.fd_mode;
 		p.notify_bytes = 64 * 1024;	/* membership notices only */
 		rc = hs_node_create(&p, &s->nodes[i].node);
