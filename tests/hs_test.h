@@ -1,7 +1,7 @@
 /*
  * Helpers shared by the unit tests (header only): a seeded splitmix64
- * generator and the seed every random test prints, so that a failure can be
- * replayed with HS_TEST_SEED.
+ * generator, the seed every random test prints, so that a failure can be
+ * replayed with HS_TEST_SEED, and a frame header for hand-built frames.
  */
 #ifndef HS_TEST_H
 #define HS_TEST_H
@@ -10,7 +10,10 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
+
+#include "engine/wire.h"
 
 /* splitmix64: one 64-bit state, good enough spread for test data. */
 static inline uint64_t
@@ -34,6 +37,18 @@ hs_test_seed(const char *test)
 	printf("%s: seed %" PRIu64 " (set HS_TEST_SEED to replay)\n", test,
 	       seed);
 	return seed;
+}
+
+/* The header of a hand-built frame: sender 99 of cluster 7. */
+static inline void
+hdr_init(struct hs_wire_hdr *h, uint8_t type)
+{
+	memset(h, 0, sizeof(*h));
+	h->type = type;
+	h->cluster_id = 7;
+	h->sender_id = 99;
+	h->sender_gen = 1;
+	h->seq = 1;
 }
 
 #endif /* HS_TEST_H */

@@ -201,17 +201,6 @@ struct frame {
 };
 
 static void
-hdr_init(struct hs_wire_hdr *h, uint8_t type)
-{
-	memset(h, 0, sizeof(*h));
-	h->type = type;
-	h->cluster_id = 7;
-	h->sender_id = 99;
-	h->sender_gen = 1;
-	h->seq = 1;
-}
-
-static void
 apply_frame(struct node *b, const struct frame *f)
 {
 	struct hs_wire_msg m;

@@ -112,17 +112,6 @@ struct frame {
 	size_t len;
 };
 
-static void
-hdr_init(struct hs_wire_hdr *h, uint8_t type)
-{
-	memset(h, 0, sizeof(*h));
-	h->type = type;
-	h->cluster_id = 7;
-	h->sender_id = 99;
-	h->sender_gen = 1;
-	h->seq = 1;
-}
-
 /*
  * Frame with the group of m over (from, to], cut to the frame: returns the
  * version the group really reaches (to, or less when cut).
