@@ -1616,6 +1616,12 @@ main(int argc, char **argv)
 		fprintf(stderr, "hearsay-sim: not converged: %u of %u live "
 			"nodes never got the update (residue %.6f)\n",
 			s.n_live - s.n_holders, s.n_live, m.residue);
+	if (s.o.fd_crash != 0 && s.o.fd_crash != UINT_MAX && !s.fd_done) {
+		fprintf(stderr, "hearsay-sim: detection not finished: %" PRIu64
+			" of %" PRIu64 " (node, victim) pairs marked dead\n",
+			s.fd_pairs, s.fd_want);
+		status = SIM_EXIT_RESIDUE;
+	}
 out:
 	/* Tearing down costs about 11 ms a node (see docs/SIM.md): say so
 	 * rather than look hung. */
