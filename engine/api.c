@@ -97,8 +97,13 @@ hs_api_on_change(struct hs_node *n, const struct hs_table_change *ch)
 	struct hs_table_kv kv;
 
 	hs_events_deliver(n->ev, n->c, ch->owner, hs_api_event_cb, n);
+	if (hs_table_change_get(n->c, ch, &kv) != 0)
+		return;
+	/* a member's address or rack arrived or changed: follow it */
+	if (n->membership && hs_reserved(kv.key, kv.key_len) &&
+	    !hs_events_is_slot_key(kv.key, kv.key_len))
+		hs_mb_sync(n, ch->owner, hs_node_now(n));
 	if (!(n->notice_mask & HS_SUB(HS_NOTICE_CHANGE)) ||
-	    hs_table_change_get(n->c, ch, &kv) != 0 ||
 	    !hs_api_wants_change(n, &kv))
 		return;
 	{

@@ -178,14 +178,19 @@ void
 hs_mb_sync(struct hs_node *n, uint64_t id, uint64_t now)
 {
 	struct hs_table_node tn;
+	struct hs_table_kv kv;
 	struct hs_member *m;
 	struct hs_addr addr;
+	uint32_t zone = 0;
 	uint8_t status;
 	bool fresh = false, restart = false;
 
 	if (!n->membership || id == n->p.id ||
 	    hs_table_node_get(n->c, id, &tn) != 0)
 		return;
+	if (hs_table_get(n->c, id, HS_KEY_RACK, HS_KEY_RACK_LEN, &kv) == 0 &&
+	    !kv.tombstone)
+		zone = hs_peers_zone((const char *)kv.value, kv.value_len);
 	memset(&addr, 0, sizeof(addr));
 	if (tn.family != 0) {
 		addr.family = tn.family;
@@ -195,8 +200,6 @@ hs_mb_sync(struct hs_node *n, uint64_t id, uint64_t now)
 	} else {
 		/* no record of this generation yet: its hs.addr key says
 		 * where it is, and it is alive as far as we know */
-		struct hs_table_kv kv;
-
 		if (hs_table_get(n->c, id, HS_KEY_ADDR, HS_KEY_ADDR_LEN,
 				 &kv) != 0 || kv.tombstone ||
 		    hs_addr_decode(kv.value, kv.value_len, &addr) != 0)
@@ -215,7 +218,7 @@ hs_mb_sync(struct hs_node *n, uint64_t id, uint64_t now)
 		m->status = HS_WIRE_ST_ALIVE;
 	} else if (m->generation == tn.generation &&
 		   m->incarnation == tn.incarnation && m->status == status &&
-		   hs_addr_eq(&m->addr, &addr)) {
+		   hs_addr_eq(&m->addr, &addr) && m->zone == zone) {
 		return;
 	}
 	if (!fresh && m->generation != tn.generation) {
@@ -223,18 +226,11 @@ hs_mb_sync(struct hs_node *n, uint64_t id, uint64_t now)
 		hs_fd_init(&m->fd);
 	}
 	m->addr = addr;
-	{
-		struct hs_table_kv kv;
-
-		if (hs_table_get(n->c, id, HS_KEY_RACK, HS_KEY_RACK_LEN,
-				 &kv) == 0 && !kv.tombstone)
-			m->zone = hs_peers_zone((const char *)kv.value,
-						kv.value_len);
-	}
+	m->zone = zone;
 	m->generation = tn.generation;
 	m->incarnation = tn.incarnation;
 	if (!fresh && !restart && m->status == status) {
-		hs_mb_draw(n, m, m->drawn);	/* address news */
+		hs_mb_draw(n, m, m->drawn);	/* address or rack news */
 		return;
 	}
 	m->since_ns = now;
