@@ -108,6 +108,7 @@ struct sim_opts {
 	int peers;			/* SIM_PEERS_* */
 	unsigned rumor_rounds;		/* 0: the engine's default */
 	bool no_push_now;
+	bool preload;			/* members known from the start */
 	int fd_mode;			/* enum hs_fd_mode */
 	unsigned fd_crash;		/* killed for the detection phase */
 };
@@ -239,6 +240,10 @@ sim_usage(FILE *f)
 "  --fd-crash K       after the broadcast, kill K live nodes without a\n"
 "                     word and time their detection (default 1 with\n"
 "                     --peers full, 0 to skip)\n"
+"  --preload          --peers full: every node starts knowing every other\n"
+"                     (their records merged before the first round), to\n"
+"                     measure detection at sizes where the mass join would\n"
+"                     take too long; no join figure then\n"
 "  --no-push-now      push fresh updates only with the next round, not at\n"
 "                     once too\n"
 "  --json             print one JSON object instead of the table\n"
@@ -331,6 +336,7 @@ enum {
 	OPT_NO_PUSH_NOW,
 	OPT_FD,
 	OPT_FD_CRASH,
+	OPT_PRELOAD,
 	OPT_HELP,
 };
 
@@ -359,6 +365,7 @@ sim_parse(int argc, char **argv, struct sim_opts *o)
 		{ "no-push-now", no_argument, NULL, OPT_NO_PUSH_NOW },
 		{ "fd", required_argument, NULL, OPT_FD },
 		{ "fd-crash", required_argument, NULL, OPT_FD_CRASH },
+		{ "preload", no_argument, NULL, OPT_PRELOAD },
 		{ "help", no_argument, NULL, OPT_HELP },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -459,6 +466,9 @@ sim_parse(int argc, char **argv, struct sim_opts *o)
 			else
 				rc = sim_bad("--fd", optarg,
 					     "want swim or phi");
+			break;
+		case OPT_PRELOAD:
+			o->preload = true;
 			break;
 		case OPT_FD_CRASH:
 			rc = sim_parse_uint("--fd-crash", optarg, 0, 1000000,
@@ -884,6 +894,43 @@ sim_membership(struct sim *s)
 		s->membership_known = 1;
 		return;
 	}
+	if (s->o.preload) {
+		/* every node's record merged into every other node's table,
+		 * as if a join had completed; the nodes take them as members
+		 * at their first round */
+		unsigned i, j;
+
+		for (i = 0; i < s->o.n_nodes; i++) {
+			struct hs_table_ctx *c = hs_node_table_ctx(
+				s->nodes[i].node);
+
+			for (j = 0; j < s->o.n_nodes; j++) {
+				struct hs_addr a = sim_addr(j);
+				struct hs_wire_node rec = {
+					.node = sim_node_id(j),
+					.generation = 1,
+					.status = HS_WIRE_ST_ALIVE,
+					.family = a.family,
+					.port = a.port,
+				};
+
+				if (j == i)
+					continue;
+				memcpy(rec.addr, a.addr, 16);
+				if (hs_table_merge_node(c, &rec) < 0) {
+					fprintf(stderr, "hearsay-sim: preload "
+						"of node %u at %u failed\n", j,
+						i);
+					return;
+				}
+			}
+			urcu_qsbr_quiescent_state();
+			if (sim_progress_due(s))
+				fprintf(stderr, "hearsay-sim: preloaded %u of "
+					"%u nodes, %.1f s\n", i + 1,
+					s->o.n_nodes, sim_wall_s(s));
+		}
+	}
 	for (r = 1; r <= s->o.max_rounds; r++) {
 		sim_round(s, false);
 		if (sim_members(s, &known)) {
@@ -1201,11 +1248,12 @@ sim_print_json(const struct sim *s, const struct sim_metrics *m)
 	printf("\"peak_rss_mb\": %.1f, \"peak_rss_bytes_per_node\": %.0f, ",
 	       s->peak_rss_mb, s->peak_rss_mb * 1048576.0 / s->o.n_nodes);
 	if (!s->shared) {
-		printf("\"fd\": \"%s\", \"join_all_ms\": %.1f, "
-		       "\"fd_crashed\": %u, ",
+		printf("\"fd\": \"%s\", \"preload\": %s, \"join_all_ms\": "
+		       "%.1f, \"fd_crashed\": %u, ",
 		       s->o.fd_mode == HS_FD_PHI ? "phi" : "swim",
-		       s->membership_ok ? s->membership_rounds *
-					  (double)s->o.interval_ms : -1.0,
+		       sim_yes(s->o.preload),
+		       s->membership_ok && !s->o.preload ?
+		       s->membership_rounds * (double)s->o.interval_ms : -1.0,
 		       s->o.fd_crash);
 		if (s->o.fd_crash != 0)
 			printf("\"fd_detected_all\": %s, \"fd_first_ms\": "
@@ -1315,10 +1363,16 @@ sim_print_table(const struct sim *s, const struct sim_metrics *m)
 	printf("  %-22s %.1f MiB, %.0f bytes per node\n", "peak RSS",
 	       s->peak_rss_mb, s->peak_rss_mb * 1048576.0 / s->o.n_nodes);
 	if (!s->shared) {
-		printf("  %-22s %s; mass join: every node knew every other "
-		       "after %.0f ms\n", "failure detection",
-		       s->o.fd_mode == HS_FD_PHI ? "phi on heartbeats" :
-		       "SWIM probes", s->membership_rounds * iv);
+		if (s->o.preload)
+			printf("  %-22s %s; members preloaded (no join "
+			       "figure)\n", "failure detection",
+			       s->o.fd_mode == HS_FD_PHI ? "phi on heartbeats" :
+			       "SWIM probes");
+		else
+			printf("  %-22s %s; mass join: every node knew every "
+			       "other after %.0f ms\n", "failure detection",
+			       s->o.fd_mode == HS_FD_PHI ? "phi on heartbeats" :
+			       "SWIM probes", s->membership_rounds * iv);
 		if (s->o.fd_crash != 0)
 			printf("  %-22s %u killed: first node marks one dead "
 			       "after %.0f ms, all nodes all after %.0f ms%s\n",
