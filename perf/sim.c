@@ -879,6 +879,79 @@ sim_missing(struct sim *s)
 	}
 }
 
+/*
+ * --preload: the state a completed join leaves, without the join: every
+ * node's record, and its hs.addr key (version 1, as hs_node_create
+ * writes it: family, pad, port big endian, 16 address bytes), merged
+ * into every other node's table; the change rings are emptied after, so
+ * that none of it is pushed as a rumor.  The nodes take the members at
+ * their first round.
+ */
+static int
+sim_preload(struct sim *s)
+{
+	static uint8_t buf[HS_WIRE_FRAME_DEFAULT];
+	struct hs_table_change ch[64];
+	unsigned i, j;
+
+	for (j = 0; j < s->o.n_nodes; j++) {
+		struct hs_addr a = sim_addr(j);
+		struct hs_wire_hdr h = { .type = HS_WIRE_PUSH,
+					 .cluster_id = SIM_CLUSTER_ID,
+					 .sender_id = sim_node_id(j),
+					 .sender_gen = 1, .seq = 1 };
+		struct hs_wire_node rec = { .node = sim_node_id(j),
+					    .generation = 1,
+					    .status = HS_WIRE_ST_ALIVE,
+					    .family = a.family,
+					    .port = a.port };
+		struct hs_wire_builder b;
+		struct hs_wire_msg m;
+		uint8_t v[20] = { a.family, 0, (uint8_t)(a.port >> 8),
+				  (uint8_t)a.port };
+		int len;
+
+		memcpy(v + 4, a.addr, 16);
+		memcpy(rec.addr, a.addr, 16);
+		if (hs_wire_build_begin(&b, buf, sizeof(buf), &h) != 0 ||
+		    hs_wire_section_begin(&b, HS_WIRE_SEC_DELTAS) != 0 ||
+		    hs_wire_group_begin(&b, rec.node, 1, 0, 0, 0) != 0 ||
+		    hs_wire_put_entry(&b, 1, 0, "hs.addr", 7, v,
+				      sizeof(v)) != 0 ||
+		    hs_wire_group_end(&b, 1) != 0 ||
+		    hs_wire_section_end(&b) != 0 ||
+		    (len = hs_wire_build_end(&b)) <= 0 ||
+		    hs_wire_decode(buf, (size_t)len, &m) != 0) {
+			fprintf(stderr, "hearsay-sim: preload frame of node "
+				"%u: cannot build\n", j);
+			return -EINVAL;
+		}
+		for (i = 0; i < s->o.n_nodes; i++) {
+			struct hs_table_ctx *c = hs_node_table_ctx(
+				s->nodes[i].node);
+
+			if (i == j)
+				continue;
+			if (hs_table_merge_node(c, &rec) < 0 ||
+			    hs_table_merge_msg(c, &m) != 1) {
+				fprintf(stderr, "hearsay-sim: preload of node "
+					"%u at %u failed\n", j, i);
+				return -ENOMEM;
+			}
+		}
+		urcu_qsbr_quiescent_state();
+		if (sim_progress_due(s))
+			fprintf(stderr, "hearsay-sim: preloaded %u of %u "
+				"nodes, %.1f s\n", j + 1, s->o.n_nodes,
+				sim_wall_s(s));
+	}
+	for (i = 0; i < s->o.n_nodes; i++)
+		while (hs_table_changes(hs_node_table_ctx(s->nodes[i].node),
+					ch, 64) > 0)
+			;
+	return 0;
+}
+
 static void
 sim_membership(struct sim *s)
 {
@@ -894,43 +967,8 @@ sim_membership(struct sim *s)
 		s->membership_known = 1;
 		return;
 	}
-	if (s->o.preload) {
-		/* every node's record merged into every other node's table,
-		 * as if a join had completed; the nodes take them as members
-		 * at their first round */
-		unsigned i, j;
-
-		for (i = 0; i < s->o.n_nodes; i++) {
-			struct hs_table_ctx *c = hs_node_table_ctx(
-				s->nodes[i].node);
-
-			for (j = 0; j < s->o.n_nodes; j++) {
-				struct hs_addr a = sim_addr(j);
-				struct hs_wire_node rec = {
-					.node = sim_node_id(j),
-					.generation = 1,
-					.status = HS_WIRE_ST_ALIVE,
-					.family = a.family,
-					.port = a.port,
-				};
-
-				if (j == i)
-					continue;
-				memcpy(rec.addr, a.addr, 16);
-				if (hs_table_merge_node(c, &rec) < 0) {
-					fprintf(stderr, "hearsay-sim: preload "
-						"of node %u at %u failed\n", j,
-						i);
-					return;
-				}
-			}
-			urcu_qsbr_quiescent_state();
-			if (sim_progress_due(s))
-				fprintf(stderr, "hearsay-sim: preloaded %u of "
-					"%u nodes, %.1f s\n", i + 1,
-					s->o.n_nodes, sim_wall_s(s));
-		}
-	}
+	if (s->o.preload && sim_preload(s) < 0)
+		return;
 	for (r = 1; r <= s->o.max_rounds; r++) {
 		sim_round(s, false);
 		if (sim_members(s, &known)) {
