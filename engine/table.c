@@ -2016,7 +2016,8 @@ hs_table_destroy(struct hs_table *t)
 {
 	struct cds_lfht_node *hn;
 	struct cds_lfht_iter it;
-	struct hs_owner *o;
+	struct hs_owner *o, **dead;
+	uint32_t n_dead, k, leaked = 0;
 	bool online;
 	unsigned i;
 
@@ -2033,18 +2034,37 @@ hs_table_destroy(struct hs_table *t)
 		urcu_qsbr_barrier();
 		urcu_qsbr_thread_online();
 	}
+	/*
+	 * The hash table's own worker thread may still be resizing it (a
+	 * table that just grew past thousands of owners) and walking its
+	 * nodes: an owner is unlinked now but freed only after
+	 * cds_lfht_destroy() has waited for that worker.  Freeing at once
+	 * crashed the worker about once in ten 10,000-member test runs.
+	 */
+	n_dead = __atomic_load_n(&t->n_owners, __ATOMIC_RELAXED);
+	dead = calloc(n_dead + 1, sizeof(*dead));
+	k = 0;
 	cds_lfht_for_each(t->owners, &it, hn) {
 		o = caa_container_of(hn, struct hs_owner, lfht);
 		cds_lfht_del(t->owners, &o->lfht);
 		if (o->ogen != NULL)
 			hs_ogen_reclaim(o->ogen);
 		free(o->rec);
-		free(o);
+		if (dead != NULL && k < n_dead)
+			dead[k++] = o;
+		else
+			leaked++;	/* cannot free it safely: keep it */
 	}
 	for (i = 0; i < t->p.n_ctx; i++)
 		free(t->ctx[i].scratch);
 	urcu_qsbr_thread_offline();
 	cds_lfht_destroy(t->owners, NULL);
+	while (k > 0)
+		free(dead[--k]);
+	free(dead);
+	if (leaked != 0)
+		HS_LOG(WARNING, "table", "destroy: no memory to free %u "
+		       "owners safely; left allocated", leaked);
 	if (t->own_crdp) {
 		urcu_qsbr_call_rcu_data_free(t->crdp);
 		free(t->ctx);

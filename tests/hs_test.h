@@ -51,4 +51,14 @@ hdr_init(struct hs_wire_hdr *h, uint8_t type)
 	h->seq = 1;
 }
 
+/* HS_TEST_FILTER=pattern runs only the matching tests (cmocka's filter:
+ * '*' and '?' wildcards), to repeat one test in a loop. */
+#define HS_TEST_FILTER()						\
+	do {								\
+		const char *_f = getenv("HS_TEST_FILTER");		\
+									\
+		if (_f != NULL && *_f != '\0')				\
+			cmocka_set_test_filter(_f);			\
+	} while (0)
+
 #endif /* HS_TEST_H */

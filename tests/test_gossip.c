@@ -554,6 +554,7 @@ main(void)
 	int rc;
 
 	test_seed = hs_test_seed("test_gossip");
+	HS_TEST_FILTER();
 	urcu_qsbr_register_thread();
 	rc = cmocka_run_group_tests(tests, NULL, NULL);
 	urcu_qsbr_unregister_thread();
