@@ -13,6 +13,10 @@
  * Every frame is built in one per-node buffer of frame_budget bytes and
  * handed to the driver, which copies it.  Nothing here allocates after
  * hs_node_create except when the member list or the owner snapshot grows.
+ *
+ * Membership and failure detection (probes, suspicion, refutation,
+ * forgetting) live in member.c, the application's API (events, notices,
+ * aggregates) in api.c; node_priv.h is the state they share.
  */
 #include <errno.h>
 #include <stdlib.h>

@@ -21,6 +21,10 @@
  * to fanout peers at once, bounded by a rate.  Anti-entropy backs rumors up, so a
  * lost or aged-out rumor only costs time.
  *
+ * Membership and failure detection run inside the same polls
+ * (docs/MEMBERSHIP.md); what an application does with a node (keys,
+ * events, notices, peers, aggregates) is engine/hearsay.h.
+ *
  * Threads: a node is driven by one thread at a time (its worker, or the
  * simulator's loop), which must be a registered liburcu QSBR reader, online
  * during every call, and announce a quiescent state between polls (the
