@@ -1,0 +1,315 @@
+/*
+ * hearsay worker.  See worker.h.
+ *
+ * Calls from the control side go through liburcu's wait-free concurrent
+ * queue (cds_wfcq): enqueueing never blocks the worker, and the worker
+ * splices the whole queue at once after a pass.  Each call carries its own
+ * mutex and condition variable on the caller's stack: only the caller
+ * waits on them, and the worker only signals.
+ */
+#include <errno.h>
+#include <poll.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <urcu/urcu-qsbr.h>
+#include <urcu/wfcqueue.h>
+
+#include "engine/util.h"
+#include "engine/worker.h"
+
+struct hs_worker_call {
+	struct cds_wfcq_node qn;
+	void (*fn)(void *arg);
+	void *arg;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	bool done;
+};
+
+struct hs_worker {
+	struct hs_worker_params p;
+	pthread_t thread;
+	bool running;			/* control side's view */
+	int stop;			/* atomic */
+	int efd;			/* eventfd: wakes a sleeping worker */
+	struct cds_wfcq_head qh;
+	struct cds_wfcq_tail qt;
+	struct hs_node **nodes;		/* the worker's own */
+	int *fds;
+	unsigned n_nodes;
+	struct pollfd *pfd;		/* n_nodes + 1 */
+	struct hs_worker_stats st;	/* worker writes, relaxed */
+};
+
+#define HS_W_STORE(f, v) __atomic_store_n(&(f), (v), __ATOMIC_RELAXED)
+#define HS_W_LOAD(f) __atomic_load_n(&(f), __ATOMIC_RELAXED)
+
+static uint64_t
+hs_worker_clock(void)
+{
+	return hs_clock_monotonic(NULL);
+}
+
+/* Run every call queued now. */
+static void
+hs_worker_run_calls(struct hs_worker *w)
+{
+	struct cds_wfcq_head qh;
+	struct cds_wfcq_tail qt;
+	struct cds_wfcq_node *qn, *next;
+
+	if (cds_wfcq_empty(&w->qh, &w->qt))
+		return;
+	cds_wfcq_init(&qh, &qt);
+	if (__cds_wfcq_splice_blocking(&qh, &qt, &w->qh, &w->qt) ==
+	    CDS_WFCQ_RET_SRC_EMPTY)
+		return;
+	__cds_wfcq_for_each_blocking_safe(&qh, &qt, qn, next) {
+		struct hs_worker_call *c =
+			caa_container_of(qn, struct hs_worker_call, qn);
+
+		c->fn(c->arg);
+		HS_W_STORE(w->st.calls, w->st.calls + 1);
+		pthread_mutex_lock(&c->mu);
+		c->done = true;
+		pthread_cond_signal(&c->cv);
+		pthread_mutex_unlock(&c->mu);
+	}
+	cds_wfcq_destroy(&qh, &qt);
+}
+
+/* Adaptive: sleep in poll(2) on the nodes' descriptors and the eventfd,
+ * until a datagram, a call, or the next round. */
+static void
+hs_worker_sleep(struct hs_worker *w, uint64_t now)
+{
+	uint64_t next = now + w->p.max_sleep_ns, v;
+	unsigned i, k = 0;
+	int ms;
+
+	for (i = 0; i < w->n_nodes; i++) {
+		uint64_t due = hs_node_next_round(w->nodes[i]);
+
+		if (due < next)
+			next = due;
+		if (w->fds[i] >= 0)
+			w->pfd[k++] = (struct pollfd){ .fd = w->fds[i],
+						       .events = POLLIN };
+	}
+	w->pfd[k++] = (struct pollfd){ .fd = w->efd, .events = POLLIN };
+	if (next <= now)
+		return;
+	/* round up: waking a little late costs less than spinning */
+	ms = (int)((next - now + 999999) / 1000000);
+	HS_W_STORE(w->st.sleeps, w->st.sleeps + 1);
+	urcu_qsbr_thread_offline();
+	if (poll(w->pfd, k, ms) > 0 && (w->pfd[k - 1].revents & POLLIN))
+		(void)!read(w->efd, &v, sizeof(v));
+	urcu_qsbr_thread_online();
+}
+
+static void *
+hs_worker_main(void *arg)
+{
+	struct hs_worker *w = arg;
+	uint64_t last = hs_worker_clock(), idle_since = last;
+	bool slept = false;
+
+	urcu_qsbr_register_thread();
+	while (!__atomic_load_n(&w->stop, __ATOMIC_ACQUIRE)) {
+		uint64_t now = hs_worker_clock(), lag = now - last;
+		unsigned i;
+		int work = 0;
+
+		if (lag > HS_W_LOAD(w->st.lag_max_ns))
+			HS_W_STORE(w->st.lag_max_ns, lag);
+		if (!slept && lag > HS_W_LOAD(w->st.lag_awake_max_ns))
+			HS_W_STORE(w->st.lag_awake_max_ns, lag);
+		last = now;
+		slept = false;
+		for (i = 0; i < w->n_nodes; i++)
+			work += hs_node_poll(w->nodes[i]);
+		hs_worker_run_calls(w);
+		urcu_qsbr_quiescent_state();
+		HS_W_STORE(w->st.loops, w->st.loops + 1);
+		if (work > 0) {
+			HS_W_STORE(w->st.busy_loops, w->st.busy_loops + 1);
+			idle_since = now;
+			continue;
+		}
+		if (w->p.mode == HS_POLL_ADAPTIVE &&
+		    now - idle_since >= w->p.idle_ns) {
+			hs_worker_sleep(w, now);
+			slept = true;
+		}
+	}
+	/* the last calls (a stop races with them) still run */
+	hs_worker_run_calls(w);
+	urcu_qsbr_unregister_thread();
+	return NULL;
+}
+
+int
+hs_worker_create(const struct hs_worker_params *params,
+		 struct hs_worker **out)
+{
+	struct hs_worker *w;
+
+	if (params == NULL || out == NULL ||
+	    params->mode > HS_POLL_ADAPTIVE)
+		return -EINVAL;
+	w = calloc(1, sizeof(*w));
+	if (w == NULL)
+		return -ENOMEM;
+	w->p = *params;
+	cds_wfcq_init(&w->qh, &w->qt);
+	if (w->p.idle_ns == 0)
+		w->p.idle_ns = 200000;
+	if (w->p.max_sleep_ns == 0)
+		w->p.max_sleep_ns = 10000000;
+	w->nodes = calloc(HS_WORKER_NODES_MAX, sizeof(*w->nodes));
+	w->fds = calloc(HS_WORKER_NODES_MAX, sizeof(*w->fds));
+	w->pfd = calloc(HS_WORKER_NODES_MAX + 1, sizeof(*w->pfd));
+	w->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (w->nodes == NULL || w->fds == NULL || w->pfd == NULL ||
+	    w->efd < 0) {
+		int rc = w->efd < 0 ? -errno : -ENOMEM;
+
+		w->efd = w->efd < 0 ? -1 : w->efd;
+		hs_worker_destroy(w);
+		return rc;
+	}
+	*out = w;
+	return 0;
+}
+
+int
+hs_worker_start(struct hs_worker *w)
+{
+	int rc;
+
+	if (w->running)
+		return -EALREADY;
+	__atomic_store_n(&w->stop, 0, __ATOMIC_RELEASE);
+	rc = pthread_create(&w->thread, NULL, hs_worker_main, w);
+	if (rc != 0)
+		return -rc;
+	w->running = true;
+	if (w->p.name != NULL) {
+		char name[16];
+
+		strncpy(name, w->p.name, sizeof(name) - 1);
+		name[sizeof(name) - 1] = '\0';
+		pthread_setname_np(w->thread, name);
+	}
+	if (w->p.cpu >= 0) {
+		cpu_set_t set;
+
+		CPU_ZERO(&set);
+		CPU_SET(w->p.cpu, &set);
+		rc = pthread_setaffinity_np(w->thread, sizeof(set), &set);
+		if (rc != 0) {
+			hs_worker_stop(w);
+			return -rc;
+		}
+	}
+	return 0;
+}
+
+int
+hs_worker_call(struct hs_worker *w, void (*fn)(void *arg), void *arg)
+{
+	struct hs_worker_call c = { .fn = fn, .arg = arg };
+	uint64_t one = 1;
+
+	if (!w->running)
+		return -ESRCH;
+	pthread_mutex_init(&c.mu, NULL);
+	pthread_cond_init(&c.cv, NULL);
+	cds_wfcq_node_init(&c.qn);
+	cds_wfcq_enqueue(&w->qh, &w->qt, &c.qn);
+	(void)!write(w->efd, &one, sizeof(one));
+	pthread_mutex_lock(&c.mu);
+	while (!c.done)
+		pthread_cond_wait(&c.cv, &c.mu);
+	pthread_mutex_unlock(&c.mu);
+	pthread_cond_destroy(&c.cv);
+	pthread_mutex_destroy(&c.mu);
+	return 0;
+}
+
+int
+hs_worker_add(struct hs_worker *w, struct hs_node *n, int fd)
+{
+	unsigned i;
+
+	for (i = 0; i < w->n_nodes; i++)
+		if (w->nodes[i] == n)
+			return -EEXIST;
+	if (w->n_nodes == HS_WORKER_NODES_MAX)
+		return -ENOSPC;
+	w->nodes[w->n_nodes] = n;
+	w->fds[w->n_nodes] = fd;
+	w->n_nodes++;
+	return 0;
+}
+
+int
+hs_worker_remove(struct hs_worker *w, struct hs_node *n)
+{
+	unsigned i;
+
+	for (i = 0; i < w->n_nodes; i++)
+		if (w->nodes[i] == n) {
+			w->n_nodes--;
+			w->nodes[i] = w->nodes[w->n_nodes];
+			w->fds[i] = w->fds[w->n_nodes];
+			return 0;
+		}
+	return -ENOENT;
+}
+
+void
+hs_worker_stop(struct hs_worker *w)
+{
+	uint64_t one = 1;
+
+	if (w == NULL || !w->running)
+		return;
+	__atomic_store_n(&w->stop, 1, __ATOMIC_RELEASE);
+	(void)!write(w->efd, &one, sizeof(one));
+	pthread_join(w->thread, NULL);
+	w->running = false;
+}
+
+void
+hs_worker_destroy(struct hs_worker *w)
+{
+	if (w == NULL)
+		return;
+	hs_worker_stop(w);
+	if (w->efd >= 0)
+		close(w->efd);
+	cds_wfcq_destroy(&w->qh, &w->qt);
+	free(w->nodes);
+	free(w->fds);
+	free(w->pfd);
+	free(w);
+}
+
+void
+hs_worker_stats(const struct hs_worker *w, struct hs_worker_stats *s)
+{
+	s->loops = HS_W_LOAD(w->st.loops);
+	s->busy_loops = HS_W_LOAD(w->st.busy_loops);
+	s->sleeps = HS_W_LOAD(w->st.sleeps);
+	s->calls = HS_W_LOAD(w->st.calls);
+	s->lag_max_ns = HS_W_LOAD(w->st.lag_max_ns);
+	s->lag_awake_max_ns = HS_W_LOAD(w->st.lag_awake_max_ns);
+}
