@@ -673,6 +673,14 @@ hs_owner_get(struct hs_table_ctx *c, uint64_t id, int *rc)
 	if (__atomic_add_fetch(&t->n_owners, 1, __ATOMIC_RELAXED) >
 	    t->p.max_members) {
 		__atomic_sub_fetch(&t->n_owners, 1, __ATOMIC_RELAXED);
+		/* Two threads adding the same last owner both reserve a
+		 * slot, so one of them can see the table over its limit
+		 * although the owner fits: the other one has just added it
+		 * (or is about to, and then the caller retries with the next
+		 * frame).  Look again before refusing. */
+		o = hs_owner_find(t, id);
+		if (o != NULL)
+			return o;
 		HS_COUNTER_INC(c->n.lim_members);
 		*rc = -ENOSPC;
 		return NULL;

@@ -47,7 +47,12 @@ struct hs_table_params {
 	uint64_t self_id;		/* nonzero */
 	uint64_t self_generation;	/* >= 1, grows on every restart (0
 					 * means "unknown" on the wire) */
-	uint32_t max_members;		/* owners held; default 4096 */
+	uint32_t max_members;		/* owners held; default 4096.  At
+					 * the very limit, threads adding the
+					 * last owner at once may have one
+					 * refuse it (counted, repaired by a
+					 * later frame): budget one spare
+					 * per merging thread */
 	uint32_t max_keys_per_node;	/* keys + tombstones; default 1024 */
 	uint16_t max_key_bytes;		/* 1..255; default 128 */
 	uint32_t max_value_bytes;	/* default 1024, at most 8192 */
