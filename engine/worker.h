@@ -78,7 +78,9 @@ int hs_worker_start(struct hs_worker *w);
 /*
  * Run fn(arg) on the worker's thread, between two polls, and wait for it
  * (the caller is the control side; it may block, the worker never does).
- * Returns 0, or -ESRCH when the worker is not running.
+ * Returns 0, or -ESRCH when the worker is not running.  Not concurrently
+ * with hs_worker_stop (a call queued after the worker's last pass would
+ * wait forever): the control side stops a worker once its calls are done.
  */
 int hs_worker_call(struct hs_worker *w, void (*fn)(void *arg), void *arg);
 
