@@ -96,7 +96,10 @@ hs_api_on_change(struct hs_node *n, const struct hs_table_change *ch)
 {
 	struct hs_table_kv kv;
 
-	hs_events_deliver(n->ev, n->c, ch->owner, hs_api_event_cb, n);
+	/* another origin's events: once per merged group
+	 * (hs_api_on_group), not once per entry; ours are written here */
+	if (ch->owner == n->p.id)
+		hs_events_deliver(n->ev, n->c, ch->owner, hs_api_event_cb, n);
 	if (hs_table_change_get(n->c, ch, &kv) != 0)
 		return;
 	/* a member's address or rack arrived or changed: follow it */

@@ -57,7 +57,7 @@ hs_node_n_peers(const struct hs_node *n)
 	return n->sampler.ops->count(n->sampler.ctx);
 }
 
-static void
+void
 hs_addr_encode(const struct hs_addr *a, uint8_t v[HS_ADDR_VALUE_LEN])
 {
 	v[0] = a->family;

@@ -183,6 +183,20 @@ uint64_t hs_node_next_round(const struct hs_node *n);
 struct hs_table *hs_node_table(struct hs_node *n);
 struct hs_table_ctx *hs_node_table_ctx(struct hs_node *n);
 
+/*
+ * Node metadata travels as reserved keys of the owner's own key space
+ * (as Cassandra's application states do): it replicates, merges and
+ * converges with everything else, and a node that holds an owner's state
+ * holds its address.  Value of hs.addr: family (1), pad (1), port (2, big
+ * endian), address (16).
+ */
+#define HS_KEY_ADDR		"hs.addr"
+#define HS_KEY_ADDR_LEN		7
+#define HS_ADDR_VALUE_LEN	20
+/* The hs.addr value of an address, and back (-EINVAL: not one). */
+void hs_addr_encode(const struct hs_addr *a, uint8_t v[HS_ADDR_VALUE_LEN]);
+int hs_addr_decode(const uint8_t *v, size_t len, struct hs_addr *a);
+
 void hs_node_stats(const struct hs_node *n, struct hs_node_stats *s);
 
 /*

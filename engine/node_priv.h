@@ -25,16 +25,6 @@
 #define HS_NODE_MAX_RECORDS	8	/* node records per ACK/ACK2 */
 #define HS_NODE_RUMORS		256	/* updates pushed at once, at most */
 
-/*
- * Node metadata travels as reserved keys of the owner's own key space
- * (as Cassandra's application states do): it replicates, merges and
- * converges with everything else, and a node that holds an owner's state
- * holds its address.  Value of hs.addr: family (1), pad (1), port (2, big
- * endian), address (16).
- */
-#define HS_KEY_ADDR		"hs.addr"
-#define HS_KEY_ADDR_LEN		7
-#define HS_ADDR_VALUE_LEN	20
 #define HS_KEY_RACK		"hs.rack"	/* value: the rack's name */
 #define HS_KEY_RACK_LEN		7
 #define HS_RACK_MAX		64
@@ -169,7 +159,6 @@ void hs_node_send(struct hs_node *n, const struct hs_addr *to, int len);
 int hs_node_record(struct hs_node *n, uint64_t id, struct hs_wire_node *r);
 void hs_node_merge(struct hs_node *n, const struct hs_wire_msg *m,
 		   const struct hs_addr *from);
-int hs_addr_decode(const uint8_t *v, size_t len, struct hs_addr *a);
 
 /* ---- member.c ---- */
 

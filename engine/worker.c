@@ -47,9 +47,6 @@ struct hs_worker {
 	struct hs_worker_stats st;	/* worker writes, relaxed */
 };
 
-#define HS_W_STORE(f, v) __atomic_store_n(&(f), (v), __ATOMIC_RELAXED)
-#define HS_W_LOAD(f) __atomic_load_n(&(f), __ATOMIC_RELAXED)
-
 static uint64_t
 hs_worker_clock(void)
 {
@@ -75,7 +72,7 @@ hs_worker_run_calls(struct hs_worker *w)
 			caa_container_of(qn, struct hs_worker_call, qn);
 
 		c->fn(c->arg);
-		HS_W_STORE(w->st.calls, w->st.calls + 1);
+		HS_COUNTER_INC(w->st.calls);
 		pthread_mutex_lock(&c->mu);
 		c->done = true;
 		pthread_cond_signal(&c->cv);
@@ -107,7 +104,7 @@ hs_worker_sleep(struct hs_worker *w, uint64_t now)
 		return;
 	/* round up: waking a little late costs less than spinning */
 	ms = (int)((next - now + 999999) / 1000000);
-	HS_W_STORE(w->st.sleeps, w->st.sleeps + 1);
+	HS_COUNTER_INC(w->st.sleeps);
 	urcu_qsbr_thread_offline();
 	if (poll(w->pfd, k, ms) > 0 && (w->pfd[k - 1].revents & POLLIN))
 		(void)!read(w->efd, &v, sizeof(v));
@@ -127,19 +124,21 @@ hs_worker_main(void *arg)
 		unsigned i;
 		int work = 0;
 
-		if (lag > HS_W_LOAD(w->st.lag_max_ns))
-			HS_W_STORE(w->st.lag_max_ns, lag);
-		if (!slept && lag > HS_W_LOAD(w->st.lag_awake_max_ns))
-			HS_W_STORE(w->st.lag_awake_max_ns, lag);
+		if (lag > HS_COUNTER_READ(w->st.lag_max_ns))
+			__atomic_store_n(&w->st.lag_max_ns, lag,
+					 __ATOMIC_RELAXED);
+		if (!slept && lag > HS_COUNTER_READ(w->st.lag_awake_max_ns))
+			__atomic_store_n(&w->st.lag_awake_max_ns, lag,
+					 __ATOMIC_RELAXED);
 		last = now;
 		slept = false;
 		for (i = 0; i < w->n_nodes; i++)
 			work += hs_node_poll(w->nodes[i]);
 		hs_worker_run_calls(w);
 		urcu_qsbr_quiescent_state();
-		HS_W_STORE(w->st.loops, w->st.loops + 1);
+		HS_COUNTER_INC(w->st.loops);
 		if (work > 0) {
-			HS_W_STORE(w->st.busy_loops, w->st.busy_loops + 1);
+			HS_COUNTER_INC(w->st.busy_loops);
 			idle_since = now;
 			continue;
 		}
@@ -306,10 +305,10 @@ hs_worker_destroy(struct hs_worker *w)
 void
 hs_worker_stats(const struct hs_worker *w, struct hs_worker_stats *s)
 {
-	s->loops = HS_W_LOAD(w->st.loops);
-	s->busy_loops = HS_W_LOAD(w->st.busy_loops);
-	s->sleeps = HS_W_LOAD(w->st.sleeps);
-	s->calls = HS_W_LOAD(w->st.calls);
-	s->lag_max_ns = HS_W_LOAD(w->st.lag_max_ns);
-	s->lag_awake_max_ns = HS_W_LOAD(w->st.lag_awake_max_ns);
+	s->loops = HS_COUNTER_READ(w->st.loops);
+	s->busy_loops = HS_COUNTER_READ(w->st.busy_loops);
+	s->sleeps = HS_COUNTER_READ(w->st.sleeps);
+	s->calls = HS_COUNTER_READ(w->st.calls);
+	s->lag_max_ns = HS_COUNTER_READ(w->st.lag_max_ns);
+	s->lag_awake_max_ns = HS_COUNTER_READ(w->st.lag_awake_max_ns);
 }

@@ -882,7 +882,7 @@ sim_missing(struct sim *s)
 /*
  * --preload: the state a completed join leaves, without the join: every
  * node's record, and its hs.addr key (version 1, as hs_node_create
- * writes it: family, pad, port big endian, 16 address bytes), merged
+ * writes it), merged
  * into every other node's table; the change rings are emptied after, so
  * that none of it is pushed as a rumor.  The nodes take the members at
  * their first round.
@@ -907,17 +907,16 @@ sim_preload(struct sim *s)
 					    .port = a.port };
 		struct hs_wire_builder b;
 		struct hs_wire_msg m;
-		uint8_t v[20] = { a.family, 0, (uint8_t)(a.port >> 8),
-				  (uint8_t)a.port };
+		uint8_t v[HS_ADDR_VALUE_LEN];
 		int len;
 
-		memcpy(v + 4, a.addr, 16);
+		hs_addr_encode(&a, v);
 		memcpy(rec.addr, a.addr, 16);
 		if (hs_wire_build_begin(&b, buf, sizeof(buf), &h) != 0 ||
 		    hs_wire_section_begin(&b, HS_WIRE_SEC_DELTAS) != 0 ||
 		    hs_wire_group_begin(&b, rec.node, 1, 0, 0, 0) != 0 ||
-		    hs_wire_put_entry(&b, 1, 0, "hs.addr", 7, v,
-				      sizeof(v)) != 0 ||
+		    hs_wire_put_entry(&b, 1, 0, HS_KEY_ADDR, HS_KEY_ADDR_LEN,
+				      v, sizeof(v)) != 0 ||
 		    hs_wire_group_end(&b, 1) != 0 ||
 		    hs_wire_section_end(&b) != 0 ||
 		    (len = hs_wire_build_end(&b)) <= 0 ||

@@ -204,10 +204,10 @@ test_crash_detected_dead(void **state)
 			assert_int_equal(status_at(&cl, i, j),
 					 j == X ? HS_WIRE_ST_DEAD :
 						  HS_WIRE_ST_ALIVE);
-			/* no false suspicion, and X dead exactly once */
-			assert_int_equal(t[i].count[j][HS_NOTICE_SUSPECT],
-					 j == X ? t[i].count[j][HS_NOTICE_SUSPECT]
-						: 0);
+			/* no false suspicion (X at most once: its death
+			 * may arrive before its suspicion), X dead once */
+			assert_true(t[i].count[j][HS_NOTICE_SUSPECT] <=
+				    (j == X ? 1u : 0u));
 			assert_int_equal(t[i].count[j][HS_NOTICE_DEAD],
 					 j == X ? 1 : 0);
 		}
@@ -468,6 +468,9 @@ test_events_fifo_under_loss(void **state)
 	printf("# %u events from %u origins, 10%% loss: all delivered "
 	       "everywhere %u rounds after the last\n", ORIGINS * EVENTS,
 	       ORIGINS, r);
+	/* delivered as the deltas arrive (1-3 rounds measured), not by the
+	 * once-a-second backstop (100 rounds) */
+	assert_true(r < 50);
 	rounds_drained(&cl, t, 30);
 	for (i = 0; i < N; i++) {
 		assert_int_equal(t[i].ev_bad, 0);
