@@ -137,7 +137,8 @@ hs_api_on_group(struct hs_node *n, uint64_t owner)
 void
 hs_api_after_changes(struct hs_node *n)
 {
-	uint64_t lost = hs_table_changes_lost(n->c);
+	/* ours lost to the change ring, or the lanes' to their rings */
+	uint64_t lost = hs_table_changes_lost(n->c) + n->lanes_lost;
 
 	if (lost == n->changes_lost_seen)
 		return;

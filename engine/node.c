@@ -135,44 +135,45 @@ hs_bdig_cmp(const void *a, const void *b)
 
 /*
  * Every digest we hold, with its bucket of n_buckets, sorted by bucket.
- * O(members log members), so taken at most once per round and n_buckets
- * and reused by every SYN sent or answered in that round: a bucket that
+ * O(members log members), so taken by each lane at most once per round
+ * and n_buckets and reused by every SYN it sends or answers in that round: a bucket that
  * changed since only looks different (a little redundant work), an owner
  * that appeared since is covered next round.  Incremental bucket hashes,
  * so that this follows the difference and not N, are the next step.
  * Returns the count, or -ENOMEM.
  */
 static int
-hs_node_snapshot(struct hs_node *n, uint32_t n_buckets)
+hs_lane_snapshot(struct hs_lane *l, uint32_t n_buckets)
 {
-	uint64_t cursor = 0, owners = hs_table_owners(n->t);
+	uint64_t cursor = 0, owners = hs_table_owners(l->n->t);
+	uint64_t epoch = __atomic_load_n(&l->n->epoch, __ATOMIC_RELAXED) + 1;
 	struct hs_wire_digest d[32];
 	int got, i;
 
-	if (n->all_round == n->st.rounds + 1 && n->all_buckets == n_buckets)
-		return (int)n->n_all;
+	if (l->all_epoch == epoch && l->all_buckets == n_buckets)
+		return (int)l->n_all;
 
-	if (owners + 32 > n->cap_all) {
+	if (owners + 32 > l->cap_all) {
 		unsigned cap = (unsigned)owners + 64;
-		struct hs_bdig *a = realloc(n->all, cap * sizeof(*a));
+		struct hs_bdig *a = realloc(l->all, cap * sizeof(*a));
 
 		if (a == NULL)
 			return -ENOMEM;
-		n->all = a;
-		n->cap_all = cap;
+		l->all = a;
+		l->cap_all = cap;
 	}
-	n->n_all = 0;
-	while ((got = hs_table_digests(n->c, &cursor, d, 32)) > 0)
-		for (i = 0; i < got && n->n_all < n->cap_all; i++) {
-			n->all[n->n_all].d = d[i];
-			n->all[n->n_all].bucket = hs_bucket_of(d[i].node,
+	l->n_all = 0;
+	while ((got = hs_table_digests(l->c, &cursor, d, 32)) > 0)
+		for (i = 0; i < got && l->n_all < l->cap_all; i++) {
+			l->all[l->n_all].d = d[i];
+			l->all[l->n_all].bucket = hs_bucket_of(d[i].node,
 							       n_buckets);
-			n->n_all++;
+			l->n_all++;
 		}
-	qsort(n->all, n->n_all, sizeof(*n->all), hs_bdig_cmp);
-	n->all_round = n->st.rounds + 1;
-	n->all_buckets = n_buckets;
-	return (int)n->n_all;
+	qsort(l->all, l->n_all, sizeof(*l->all), hs_bdig_cmp);
+	l->all_epoch = epoch;
+	l->all_buckets = n_buckets;
+	return (int)l->n_all;
 }
 
 /* Buckets for a cluster of `owners`: about 8 owners a bucket, so that a
@@ -190,41 +191,56 @@ hs_buckets_for(uint64_t owners)
 /* ---- sending ---- */
 
 void
-hs_node_hdr(struct hs_node *n, struct hs_wire_hdr *h, uint8_t type)
+hs_lane_hdr(struct hs_lane *l, struct hs_wire_hdr *h, uint8_t type)
 {
+	const struct hs_node *n = l->n;
+
 	memset(h, 0, sizeof(*h));
 	h->type = type;
 	h->cluster_id = n->p.cluster_id;
 	h->sender_id = n->p.id;
 	h->sender_gen = n->p.generation;
-	h->seq = ++n->seq;
+	/* unique per sender: lanes interleave */
+	h->seq = ++l->seq * n->p.n_lanes + l->idx;
 }
 
 void
-hs_node_send(struct hs_node *n, const struct hs_addr *to, int len)
+hs_node_hdr(struct hs_node *n, struct hs_wire_hdr *h, uint8_t type)
+{
+	hs_lane_hdr(&n->l0, h, type);
+}
+
+void
+hs_lane_send(struct hs_lane *l, const struct hs_addr *to, int len)
 {
 	struct hs_pkt pkt;
 
 	if (len <= 0)
 		return;
-	pkt.data = n->buf;
+	pkt.data = l->buf;
 	pkt.len = (uint16_t)len;
 	pkt.peer = *to;
-	if (hs_pktio_tx_burst(n->p.io, &pkt, 1) == 1) {
-		n->st.tx_frames++;
-		n->st.tx_bytes += (uint64_t)len;
+	if (hs_pktio_tx_burst(l->io, &pkt, 1) == 1) {
+		HS_COUNTER_INC(l->st.tx_frames);
+		HS_COUNTER_ADD(l->st.tx_bytes, (uint64_t)len);
 	} else {
-		n->st.tx_dropped++;
+		HS_COUNTER_INC(l->st.tx_dropped);
 	}
 }
 
+void
+hs_node_send(struct hs_node *n, const struct hs_addr *to, int len)
+{
+	hs_lane_send(&n->l0, to, len);
+}
+
 /* The wire form of a node's record as the table holds it. */
-int
-hs_node_record(struct hs_node *n, uint64_t id, struct hs_wire_node *r)
+static int
+hs_lane_record(struct hs_lane *l, uint64_t id, struct hs_wire_node *r)
 {
 	struct hs_table_node tn;
 
-	if (hs_table_node_get(n->c, id, &tn) != 0 || tn.family == 0)
+	if (hs_table_node_get(l->c, id, &tn) != 0 || tn.family == 0)
 		return -ENOENT;
 	memset(r, 0, sizeof(*r));
 	r->node = id;
@@ -239,40 +255,47 @@ hs_node_record(struct hs_node *n, uint64_t id, struct hs_wire_node *r)
 	return 0;
 }
 
+int
+hs_node_record(struct hs_node *n, uint64_t id, struct hs_wire_node *r)
+{
+	return hs_lane_record(&n->l0, id, r);
+}
+
 /* Does the peer whose digest of an owner is d lack the owner's record:
  * it does not know the owner (generation 0) or knows an older generation
  * than ours (a restart it has not seen)? */
 static bool
-hs_node_lacks_record(struct hs_node *n, const struct hs_wire_digest *d)
+hs_lane_lacks_record(struct hs_lane *l, const struct hs_wire_digest *d)
 {
 	struct hs_wire_digest ours;
 
 	return d->generation == 0 ||
-	       (hs_table_digest(n->c, d->node, &ours) == 0 &&
+	       (hs_table_digest(l->c, d->node, &ours) == 0 &&
 		ours.generation > d->generation);
 }
 
 /*
  * A NODES section with our own record first, then the records of the
  * owners listed in digs[] that the peer lacks, as room allows.  The caller
- * reserved room for it (hs_node_records_room).
+ * reserved room for it (hs_lane_records_room).
  */
 static void
-hs_node_put_records(struct hs_node *n, struct hs_wire_builder *b,
+hs_lane_put_records(struct hs_lane *l, struct hs_wire_builder *b,
 		    const struct hs_wire_digest *digs, unsigned n_digs,
 		    bool self)
 {
+	const struct hs_node *n = l->n;
 	struct hs_wire_node r;
 	unsigned i, put = 0;
 
 	if (!n->membership || hs_wire_section_begin(b, HS_WIRE_SEC_NODES) != 0)
 		return;
-	if (self && hs_node_record(n, n->p.id, &r) == 0 &&
+	if (self && hs_lane_record(l, n->p.id, &r) == 0 &&
 	    hs_wire_put_node(b, &r) == 0)
 		put++;
 	for (i = 0; i < n_digs && put < HS_NODE_MAX_RECORDS; i++) {
-		if (!hs_node_lacks_record(n, &digs[i]) ||
-		    hs_node_record(n, digs[i].node, &r) != 0)
+		if (!hs_lane_lacks_record(l, &digs[i]) ||
+		    hs_lane_record(l, digs[i].node, &r) != 0)
 			continue;
 		if (hs_wire_put_node(b, &r) != 0)
 			break;
@@ -288,16 +311,17 @@ hs_node_put_records(struct hs_node *n, struct hs_wire_builder *b,
  * longer one is left for a later frame).
  */
 static size_t
-hs_node_records_room(struct hs_node *n, const struct hs_wire_digest *digs,
+hs_lane_records_room(struct hs_lane *l, const struct hs_wire_digest *digs,
 		     unsigned n_digs, bool self)
 {
+	const struct hs_node *n = l->n;
 	size_t room = 0;
 	unsigned i, k = 0;
 
 	if (!n->membership)
 		return 0;
 	for (i = 0; i < n_digs && k < HS_NODE_MAX_RECORDS; i++)
-		k += hs_node_lacks_record(n, &digs[i]);
+		k += hs_lane_lacks_record(l, &digs[i]);
 	if (self)
 		room += HS_WIRE_NODE_HDR_LEN + strlen(n->name);
 	room += (size_t)k * (HS_WIRE_NODE_HDR_LEN + 32);
@@ -314,9 +338,10 @@ hs_node_records_room(struct hs_node *n, const struct hs_wire_digest *digs,
 static void
 hs_node_send_syn(struct hs_node *n, const struct hs_addr *to)
 {
+	struct hs_lane *l = &n->l0;
 	struct hs_wire_builder b;
 	struct hs_wire_hdr h;
-	size_t keep = hs_node_records_room(n, NULL, 0, true);
+	size_t keep = hs_lane_records_room(l, NULL, 0, true);
 	size_t room = n->p.frame_budget - HS_WIRE_HDR_LEN - keep;
 	uint64_t owners = hs_table_owners(n->t);
 	unsigned i, first_i, end_i;
@@ -328,18 +353,18 @@ hs_node_send_syn(struct hs_node *n, const struct hs_addr *to)
 		return;
 	if (HS_WIRE_SEC_HDR_LEN + owners * HS_WIRE_DIGEST_LEN <= room) {
 		uint64_t cursor = 0;
-		unsigned got = (unsigned)hs_table_digests(n->c, &cursor, n->dig,
+		unsigned got = (unsigned)hs_table_digests(l->c, &cursor, l->dig,
 							  HS_NODE_MAX_DIGESTS);
 
 		hs_wire_section_begin(&b, HS_WIRE_SEC_DIGESTS);
 		for (i = 0; i < got; i++)
-			if (hs_wire_put_digest(&b, &n->dig[i]) != 0)
+			if (hs_wire_put_digest(&b, &l->dig[i]) != 0)
 				break;
 		hs_wire_section_end(&b);
 		goto records;
 	}
 	nb = hs_buckets_for(owners);
-	if (hs_node_snapshot(n, nb) <= 0)
+	if (hs_lane_snapshot(l, nb) <= 0)
 		return;
 	room -= 2 * HS_WIRE_SEC_HDR_LEN + HS_WIRE_SUMMARY_HDR_LEN;
 	/*
@@ -354,7 +379,7 @@ hs_node_send_syn(struct hs_node *n, const struct hs_addr *to)
 	 * for over 200 rounds).
 	 */
 	{
-		uint64_t per = (uint64_t)n->n_all * HS_WIRE_DIGEST_LEN / nb + 8;
+		uint64_t per = (uint64_t)l->n_all * HS_WIRE_DIGEST_LEN / nb + 8;
 		uint32_t w = (uint32_t)(room / per);
 		unsigned hi;
 		int64_t st;
@@ -366,32 +391,32 @@ hs_node_send_syn(struct hs_node *n, const struct hs_addr *to)
 		/* the first owner at or above it (the snapshot is sorted by
 		 * bucket); past the last owner, start at the last bucket
 		 * that holds one */
-		for (first_i = 0, hi = n->n_all; first_i < hi;) {
+		for (first_i = 0, hi = l->n_all; first_i < hi;) {
 			unsigned mid = (first_i + hi) / 2;
 
-			if (n->all[mid].bucket < first)
+			if (l->all[mid].bucket < first)
 				first_i = mid + 1;
 			else
 				hi = mid;
 		}
-		if (first_i == n->n_all) {
-			first_i = n->n_all - 1;
-			while (first_i > 0 && n->all[first_i - 1].bucket ==
-					      n->all[first_i].bucket)
+		if (first_i == l->n_all) {
+			first_i = l->n_all - 1;
+			while (first_i > 0 && l->all[first_i - 1].bucket ==
+					      l->all[first_i].bucket)
 				first_i--;
-			first = n->all[first_i].bucket;
+			first = l->all[first_i].bucket;
 		}
 	}
 	end_i = first_i;
 	last = first;
 	for (;;) {
 		unsigned j = end_i;
-		uint32_t bk = j < n->n_all ? n->all[j].bucket : nb;
+		uint32_t bk = j < l->n_all ? l->all[j].bucket : nb;
 		size_t need;
 
-		if (j >= n->n_all)
+		if (j >= l->n_all)
 			break;
-		while (j < n->n_all && n->all[j].bucket == bk)
+		while (j < l->n_all && l->all[j].bucket == bk)
 			j++;
 		need = (size_t)(bk - last + (end_i == first_i)) * 8 +
 		       (size_t)(j - end_i) * HS_WIRE_DIGEST_LEN;
@@ -403,7 +428,7 @@ hs_node_send_syn(struct hs_node *n, const struct hs_addr *to)
 	}
 	/* past our last owner: the empty top buckets too, as room allows
 	 * (an owner the peer holds there is one we lack) */
-	while (end_i == n->n_all && end_i != first_i && last + 1 < nb &&
+	while (end_i == l->n_all && end_i != first_i && last + 1 < nb &&
 	       room >= 8 && last + 1 - first < 512) {
 		last++;
 		room -= 8;
@@ -412,10 +437,10 @@ hs_node_send_syn(struct hs_node *n, const struct hs_addr *to)
 		return;	/* one bucket over a frame: cannot happen at 8/bucket */
 	memset(hashes, 0, sizeof(hashes));
 	for (i = first_i; i < end_i; i++)
-		hashes[n->all[i].bucket - first] ^= hs_bucket_term(&n->all[i].d);
+		hashes[l->all[i].bucket - first] ^= hs_bucket_term(&l->all[i].d);
 	hs_wire_section_begin(&b, HS_WIRE_SEC_DIGESTS);
 	for (i = first_i; i < end_i; i++)
-		if (hs_wire_put_digest(&b, &n->all[i].d) != 0)
+		if (hs_wire_put_digest(&b, &l->all[i].d) != 0)
 			return;	/* room was computed: a bug, send nothing */
 	hs_wire_section_end(&b);
 	hs_wire_section_begin(&b, HS_WIRE_SEC_SUMMARY);
@@ -424,7 +449,7 @@ hs_node_send_syn(struct hs_node *n, const struct hs_addr *to)
 		return;
 	hs_wire_section_end(&b);
 records:
-	hs_node_put_records(n, &b, NULL, 0, true);
+	hs_lane_put_records(l, &b, NULL, 0, true);
 	hs_node_send(n, to, hs_wire_build_end(&b));
 	n->st.syn_sent++;
 }
@@ -435,7 +460,7 @@ records:
  * the heartbeats its digests carry. */
 void
 hs_node_merge(struct hs_node *n, const struct hs_wire_msg *m,
-	      const struct hs_addr *from)
+	      const struct hs_addr *from, bool deltas_merged)
 {
 	uint64_t now = hs_node_now(n);
 	struct hs_wire_iter it;
@@ -449,7 +474,8 @@ hs_node_merge(struct hs_node *n, const struct hs_wire_msg *m,
 		struct hs_wire_group g;
 		uint64_t last = 0;
 
-		hs_table_merge_msg(n->c, m);
+		if (!deltas_merged)
+			hs_table_merge_msg(n->c, m);
 		/* a group may advance an owner's watermark over entries
 		 * rumors installed earlier: events may be deliverable now
 		 * without any new change of that owner */
@@ -487,12 +513,12 @@ hs_digest_listed(const struct hs_wire_msg *m, uint64_t node)
 
 /*
  * A SYN with a SUMMARY: its DIGESTS are every owner the sender knows in
- * the summary's buckets.  Fill n->dig with the digests of the buckets whose
+ * the summary's buckets.  Fill l->dig with the digests of the buckets whose
  * hash differs from ours, then our owners in those buckets that the sender
  * did not list (generation 0: it does not know them).  Returns the count.
  */
 static unsigned
-hs_node_syn_summary(struct hs_node *n, const struct hs_wire_msg *m)
+hs_lane_syn_summary(struct hs_lane *l, const struct hs_wire_msg *m)
 {
 	struct hs_wire_summary sm;
 	uint64_t mine[512];
@@ -500,14 +526,14 @@ hs_node_syn_summary(struct hs_node *n, const struct hs_wire_msg *m)
 	unsigned i, k = 0;
 
 	hs_wire_summary_get(m, &sm);
-	if (sm.count > 512 || hs_node_snapshot(n, sm.n_buckets) < 0)
+	if (sm.count > 512 || hs_lane_snapshot(l, sm.n_buckets) < 0)
 		return 0;
 	memset(mine, 0, sizeof(mine));
-	for (i = 0; i < n->n_all; i++) {
-		uint32_t bk = n->all[i].bucket;
+	for (i = 0; i < l->n_all; i++) {
+		uint32_t bk = l->all[i].bucket;
 
 		if (bk >= sm.first && bk < (uint32_t)sm.first + sm.count)
-			mine[bk - sm.first] ^= hs_bucket_term(&n->all[i].d);
+			mine[bk - sm.first] ^= hs_bucket_term(&l->all[i].d);
 	}
 	for (i = 0; i < sm.count; i++)
 		differs[i] = mine[i] != hs_wire_rd64(sm.hashes + 8 * i);
@@ -521,47 +547,48 @@ hs_node_syn_summary(struct hs_node *n, const struct hs_wire_msg *m)
 		bk = hs_bucket_of(d.node, sm.n_buckets);
 		if (bk >= sm.first && bk < (uint32_t)sm.first + sm.count &&
 		    differs[bk - sm.first])
-			n->dig[k++] = d;
+			l->dig[k++] = d;
 	}
 	/* ours in differing buckets that they did not list */
-	for (i = 0; i < n->n_all && k < HS_NODE_MAX_DIGESTS; i++) {
-		uint32_t bk = n->all[i].bucket;
+	for (i = 0; i < l->n_all && k < HS_NODE_MAX_DIGESTS; i++) {
+		uint32_t bk = l->all[i].bucket;
 
 		if (bk < sm.first || bk >= (uint32_t)sm.first + sm.count ||
 		    !differs[bk - sm.first] ||
-		    n->all[i].d.node == m->hdr.sender_id ||
-		    hs_digest_listed(m, n->all[i].d.node))
+		    l->all[i].d.node == m->hdr.sender_id ||
+		    hs_digest_listed(m, l->all[i].d.node))
 			continue;
-		n->dig[k++] = (struct hs_wire_digest){
-			.node = n->all[i].d.node };
+		l->dig[k++] = (struct hs_wire_digest){
+			.node = l->all[i].d.node };
 	}
 	return k;
 }
 
-/* SYN: answer with what the sender lacks, and ask for what we lack. */
-static void
-hs_node_on_syn(struct hs_node *n, const struct hs_wire_msg *m,
-	       const struct hs_addr *from)
+/* SYN (its deltas merged): answer with what the sender lacks, and ask
+ * for what we lack. */
+void
+hs_lane_answer_syn(struct hs_lane *l, const struct hs_wire_msg *m,
+		   const struct hs_addr *from)
 {
+	const struct hs_node *n = l->n;
 	struct hs_wire_builder b;
 	struct hs_wire_hdr h;
 	unsigned n_theirs = 0, n_want, i, got;
 	uint64_t cursor = 0;
 	size_t keep;
 
-	hs_node_merge(n, m, from);
 	if (hs_wire_has(m, HS_WIRE_SEC_SUMMARY)) {
-		n_theirs = hs_node_syn_summary(n, m);
+		n_theirs = hs_lane_syn_summary(l, m);
 	} else {
 		/* their digests, then every owner we know that they did not
 		 * list: generation 0, "send it from the start" */
 		for (i = 0; i < m->sec[HS_WIRE_SEC_DIGESTS].n &&
 			    n_theirs < HS_NODE_MAX_DIGESTS; i++)
-			hs_wire_digest_get(m, i, &n->dig[n_theirs++]);
+			hs_wire_digest_get(m, i, &l->dig[n_theirs++]);
 		while (n_theirs < HS_NODE_MAX_DIGESTS) {
 			struct hs_wire_digest mine[32];
 
-			got = (unsigned)hs_table_digests(n->c, &cursor, mine,
+			got = (unsigned)hs_table_digests(l->c, &cursor, mine,
 							 32);
 			if (got == 0)
 				break;
@@ -570,21 +597,21 @@ hs_node_on_syn(struct hs_node *n, const struct hs_wire_msg *m,
 				if (mine[i].node == m->hdr.sender_id ||
 				    hs_digest_listed(m, mine[i].node))
 					continue;
-				n->dig[n_theirs++] = (struct hs_wire_digest){
+				l->dig[n_theirs++] = (struct hs_wire_digest){
 					.node = mine[i].node };
 			}
 		}
 	}
 	/* generation-0 entries are ours, not theirs: wants skips them */
-	n_want = (unsigned)hs_table_wants(n->c, n->dig, n_theirs, n->want,
+	n_want = (unsigned)hs_table_wants(l->c, l->dig, n_theirs, l->want,
 					  HS_NODE_MAX_DIGESTS);
-	keep = hs_node_records_room(n, n->dig, n_theirs, false);
-	hs_node_hdr(n, &h, HS_WIRE_ACK);
-	if (hs_wire_build_begin(&b, n->buf, n->p.frame_budget, &h) != 0)
+	keep = hs_lane_records_room(l, l->dig, n_theirs, false);
+	hs_lane_hdr(l, &h, HS_WIRE_ACK);
+	if (hs_wire_build_begin(&b, l->buf, n->p.frame_budget, &h) != 0)
 		return;
 	if (n_want != 0 && hs_wire_section_begin(&b, HS_WIRE_SEC_DIGESTS) == 0) {
 		for (i = 0; i < n_want; i++)
-			if (hs_wire_put_digest(&b, &n->want[i]) != 0)
+			if (hs_wire_put_digest(&b, &l->want[i]) != 0)
 				break;
 		hs_wire_section_end(&b);
 	}
@@ -592,45 +619,103 @@ hs_node_on_syn(struct hs_node *n, const struct hs_wire_msg *m,
 	 * without which the peer could not reach the owners it learns. */
 	if (b.cap > b.len + keep) {
 		b.cap -= (uint16_t)keep;
-		hs_table_build_deltas(n->c, n->dig, n_theirs, &b);
+		hs_table_build_deltas(l->c, l->dig, n_theirs, &b);
 		b.cap += (uint16_t)keep;
 	}
-	hs_node_put_records(n, &b, n->dig, n_theirs, false);
-	hs_node_send(n, from, hs_wire_build_end(&b));
-	n->st.ack_sent++;
+	hs_lane_put_records(l, &b, l->dig, n_theirs, false);
+	hs_lane_send(l, from, hs_wire_build_end(&b));
+	HS_COUNTER_INC(l->st.ack_sent);
 }
 
-/* ACK: take the deltas, send what it asked for. */
-static void
-hs_node_on_ack(struct hs_node *n, const struct hs_wire_msg *m,
-	       const struct hs_addr *from)
+/* ACK (its deltas merged): send what it asked for. */
+void
+hs_lane_answer_ack(struct hs_lane *l, const struct hs_wire_msg *m,
+		   const struct hs_addr *from)
 {
+	const struct hs_node *n = l->n;
 	struct hs_wire_builder b;
 	struct hs_wire_hdr h;
 	size_t keep;
 	unsigned n_want = 0, i;
 	int len, r = 0;
 
-	hs_node_merge(n, m, from);
 	for (i = 0; i < m->sec[HS_WIRE_SEC_DIGESTS].n &&
 		    n_want < HS_NODE_MAX_DIGESTS; i++)
-		hs_wire_digest_get(m, i, &n->want[n_want++]);
+		hs_wire_digest_get(m, i, &l->want[n_want++]);
 	if (n_want == 0)
 		return;
-	keep = hs_node_records_room(n, n->want, n_want, false);
-	hs_node_hdr(n, &h, HS_WIRE_ACK2);
-	if (hs_wire_build_begin(&b, n->buf, n->p.frame_budget, &h) != 0)
+	keep = hs_lane_records_room(l, l->want, n_want, false);
+	hs_lane_hdr(l, &h, HS_WIRE_ACK2);
+	if (hs_wire_build_begin(&b, l->buf, n->p.frame_budget, &h) != 0)
 		return;
 	if (b.cap > b.len + keep) {
 		b.cap -= (uint16_t)keep;
-		r = hs_table_build_deltas(n->c, n->want, n_want, &b);
+		r = hs_table_build_deltas(l->c, l->want, n_want, &b);
 		b.cap += (uint16_t)keep;
 	}
-	hs_node_put_records(n, &b, n->want, n_want, false);
+	hs_lane_put_records(l, &b, l->want, n_want, false);
 	len = hs_wire_build_end(&b);
 	if (r > 0 || len > HS_WIRE_HDR_LEN) {
-		hs_node_send(n, from, len);
-		n->st.ack2_sent++;
+		hs_lane_send(l, from, len);
+		HS_COUNTER_INC(l->st.ack2_sent);
+	}
+}
+
+/* The header checks every lane makes, counted on the lane. */
+bool
+hs_lane_accept(struct hs_lane *l, const struct hs_pkt *pkt,
+	       struct hs_wire_msg *m)
+{
+	HS_COUNTER_INC(l->st.rx_frames);
+	HS_COUNTER_ADD(l->st.rx_bytes, pkt->len);
+	if (hs_wire_decode(pkt->data, pkt->len, m) != 0) {
+		HS_COUNTER_INC(l->st.rx_bad);
+		return false;
+	}
+	if (m->hdr.cluster_id != l->n->p.cluster_id) {
+		HS_COUNTER_INC(l->st.rx_other_cluster);
+		return false;
+	}
+	if (m->hdr.sender_id == l->n->p.id) {
+		HS_COUNTER_INC(l->st.rx_self);
+		return false;
+	}
+	return true;
+}
+
+/* A frame for the primary: received on its own queue (deltas not merged
+ * yet: it merges and answers), or handed over by another lane (merged and
+ * answered there). */
+static void
+hs_node_rx_msg(struct hs_node *n, const struct hs_wire_msg *m,
+	       const struct hs_addr *from, bool forwarded)
+{
+	hs_mb_on_frame(n, m, from, hs_node_now(n));
+	switch (m->hdr.type) {
+	case HS_WIRE_SYN:
+		hs_node_merge(n, m, from, forwarded);
+		if (!forwarded)
+			hs_lane_answer_syn(&n->l0, m, from);
+		break;
+	case HS_WIRE_ACK:
+		hs_node_merge(n, m, from, forwarded);
+		if (!forwarded)
+			hs_lane_answer_ack(&n->l0, m, from);
+		break;
+	case HS_WIRE_ACK2:
+	case HS_WIRE_PUSH:
+	case HS_WIRE_JOIN:
+	case HS_WIRE_LEAVE:
+		hs_node_merge(n, m, from, forwarded);
+		break;
+	default:
+		if (!n->membership) {
+			n->st.rx_unexpected++;	/* probes, shared view */
+			break;
+		}
+		hs_node_merge(n, m, from, forwarded);
+		hs_mb_on_probe(n, m, from, hs_node_now(n));
+		break;
 	}
 }
 
@@ -639,45 +724,51 @@ hs_node_rx(struct hs_node *n, const struct hs_pkt *pkt)
 {
 	struct hs_wire_msg m;
 
-	n->st.rx_frames++;
-	n->st.rx_bytes += pkt->len;
-	if (hs_wire_decode(pkt->data, pkt->len, &m) != 0) {
-		n->st.rx_bad++;
-		return;
-	}
-	if (m.hdr.cluster_id != n->p.cluster_id) {
-		n->st.rx_other_cluster++;
-		return;
-	}
-	if (m.hdr.sender_id == n->p.id) {
-		n->st.rx_self++;
-		return;
-	}
-	hs_mb_on_frame(n, &m, &pkt->peer, hs_node_now(n));
-	switch (m.hdr.type) {
-	case HS_WIRE_SYN:
-		hs_node_on_syn(n, &m, &pkt->peer);
-		break;
-	case HS_WIRE_ACK:
-		hs_node_on_ack(n, &m, &pkt->peer);
-		break;
-	case HS_WIRE_ACK2:
-	case HS_WIRE_PUSH:
-	case HS_WIRE_JOIN:
-	case HS_WIRE_LEAVE:
-		hs_node_merge(n, &m, &pkt->peer);
-		break;
-	default:
-		if (!n->membership) {
-			n->st.rx_unexpected++;	/* probes, shared view */
-			break;
-		}
-		hs_node_merge(n, &m, &pkt->peer);
-		hs_mb_on_probe(n, &m, &pkt->peer, hs_node_now(n));
-		break;
-	}
+	if (hs_lane_accept(&n->l0, pkt, &m))
+		hs_node_rx_msg(n, &m, &pkt->peer, false);
 }
 
+/* A frame lane k>0 merged and answered: the rest is the primary's. */
+static void
+hs_node_rx_forwarded(struct hs_node *n, const struct hs_fwd *f)
+{
+	struct hs_wire_msg m;
+
+	if (hs_wire_decode((const uint8_t *)(f + 1), f->len, &m) == 0)
+		hs_node_rx_msg(n, &m, &f->from, true);
+}
+
+/* Take up to max items the lanes handed over; returns how many. */
+int
+hs_node_drain_lanes(struct hs_node *n, unsigned max)
+{
+	unsigned i, k, got = 0;
+
+	for (i = 1; i < n->p.n_lanes; i++) {
+		struct hs_lane *l = __atomic_load_n(&n->lanes[i],
+						    __ATOMIC_ACQUIRE);
+		const struct hs_fwd *f;
+
+		if (l == NULL)
+			continue;
+		while (got < max && (f = hs_spsc_peek(l->fwd)) != NULL) {
+			if (f->type == HS_FWD_FRAME) {
+				hs_node_rx_forwarded(n, f);
+			} else {
+				const struct hs_table_change *ch =
+					(const void *)(f + 1);
+
+				if (f->lost)
+					n->lanes_lost++;
+				for (k = 0; k < f->len; k++)
+					hs_node_add_rumor(n, &ch[k]);
+			}
+			hs_spsc_release(l->fwd);
+			got++;
+		}
+	}
+	return (int)got;
+}
 /* ---- rumor mongering ---- */
 
 static unsigned
@@ -770,31 +861,38 @@ hs_node_send_random(struct hs_node *n, int len, unsigned k)
  * against 24 when only PUSHed and local entries became rumors).  With
  * push-at-once, push new rumors to fanout peers now, as the rate allows.
  */
+void
+hs_node_add_rumor(struct hs_node *n, const struct hs_table_change *ch)
+{
+	struct hs_rumor *r;
+
+	if (n->n_rumors == HS_NODE_RUMORS) {
+		n->rumor_head = (n->rumor_head + 1) % HS_NODE_RUMORS;
+		n->n_rumors--;
+		n->st.rumors_dropped++;
+	}
+	r = hs_node_rumor_at(n, n->n_rumors++);
+	r->ch = *ch;
+	r->rounds_left = hs_node_rumor_rounds(n);
+	if (n->n_fresh < n->n_rumors)
+		n->n_fresh++;
+	hs_api_on_change(n, ch);
+}
+
 static void
 hs_node_take_rumors(struct hs_node *n, uint64_t now)
 {
 	struct hs_table_change ch[32];
-	unsigned got, i, first_new = n->n_rumors;
+	unsigned got, i, first_new;
 
 	while ((got = hs_table_changes(n->c, ch, 32)) > 0) {
-		for (i = 0; i < got; i++) {
-			struct hs_rumor *r;
-
-			if (n->n_rumors == HS_NODE_RUMORS) {
-				n->rumor_head = (n->rumor_head + 1) %
-						HS_NODE_RUMORS;
-				n->n_rumors--;
-				n->st.rumors_dropped++;
-				if (first_new > 0)
-					first_new--;
-			}
-			r = hs_node_rumor_at(n, n->n_rumors++);
-			r->ch = ch[i];
-			r->rounds_left = hs_node_rumor_rounds(n);
-			hs_api_on_change(n, &ch[i]);
-		}
+		HS_COUNTER_ADD(n->l0.st.merged, got);
+		for (i = 0; i < got; i++)
+			hs_node_add_rumor(n, &ch[i]);
 	}
 	hs_api_after_changes(n);
+	first_new = n->n_rumors - n->n_fresh;
+	n->n_fresh = 0;
 	if (n->p.push_now_off ||
 	    (first_new == n->n_rumors && !hs_mb_has_fresh(n)))
 		return;
@@ -837,6 +935,7 @@ hs_node_push_rumors(struct hs_node *n, const struct hs_peer *peers,
 			*hs_node_rumor_at(n, kept++) = *r;
 	}
 	n->n_rumors = kept;
+	n->n_fresh = 0;
 }
 
 /* ---- rounds ---- */
@@ -881,17 +980,21 @@ hs_node_poll(struct hs_node *n)
 	int got, i, work = 0;
 
 	hs_mb_stall_check(n, now);
+	HS_COUNTER_INC(n->l0.st.polls);
 	got = hs_pktio_rx_burst(n->p.io, pkts, HS_NODE_RX_BURST);
 	for (i = 0; i < got; i++)
 		hs_node_rx(n, &pkts[i]);
 	if (got > 0)
 		work += got;
+	if (n->p.n_lanes > 1)
+		work += hs_node_drain_lanes(n, HS_LANE_FWD_SLOTS);
 	now = hs_node_now(n);
 	hs_node_take_rumors(n, now);
 	hs_mb_poll(n, now);
 	if (now >= n->next_round) {
 		hs_node_round(n, now);
 		hs_node_schedule(n, now);
+		__atomic_store_n(&n->epoch, n->st.rounds, __ATOMIC_RELAXED);
 		work++;
 	}
 	hs_table_ctx_flush(n->c);
@@ -934,6 +1037,8 @@ hs_node_params_default(struct hs_node_params *p)
 		p->gc_interval_ns = 1000000000ull;
 	if (p->notify_bytes == 0)
 		p->notify_bytes = 1u << 20;
+	if (p->n_lanes == 0)
+		p->n_lanes = 1;
 	if (p->event_retention == 0)
 		p->event_retention = 64;
 }
@@ -960,7 +1065,8 @@ hs_node_create(const struct hs_node_params *params, struct hs_node **out)
 	if (n->p.frame_budget < 512 || n->p.frame_budget > HS_WIRE_FRAME_MAX ||
 	    n->p.frame_budget > n->p.io->frame_max ||
 	    n->p.jitter_ns > n->p.interval_ns || n->p.fanout > 16 ||
-	    n->p.probe_relays > 15 || n->p.fd_mode > HS_FD_PHI) {
+	    n->p.probe_relays > 15 || n->p.fd_mode > HS_FD_PHI ||
+	    n->p.n_lanes > HS_NODE_LANES_MAX) {
 		rc = -EINVAL;
 		goto err_n;
 	}
@@ -980,8 +1086,13 @@ hs_node_create(const struct hs_node_params *params, struct hs_node **out)
 	rc = -ENOMEM;
 	n->buf = malloc(n->p.frame_budget);
 	n->rumors = calloc(HS_NODE_RUMORS, sizeof(*n->rumors));
-	if (n->buf == NULL || n->rumors == NULL)
+	n->lanes = calloc(n->p.n_lanes, sizeof(*n->lanes));
+	if (n->buf == NULL || n->rumors == NULL || n->lanes == NULL)
 		goto err_buf;
+	n->l0.n = n;
+	n->l0.io = n->p.io;
+	n->l0.buf = n->buf;
+	n->lanes[0] = &n->l0;
 	if (n->p.n_seeds != 0) {
 		n->seeds = calloc(n->p.n_seeds, sizeof(*n->seeds));
 		if (n->seeds == NULL)
@@ -992,7 +1103,7 @@ hs_node_create(const struct hs_node_params *params, struct hs_node **out)
 	tp = n->p.table;
 	tp.self_id = n->p.id;
 	tp.self_generation = n->p.generation;
-	tp.n_ctx = 1;
+	tp.n_ctx = n->p.n_lanes;
 	tp.clock = n->p.clock;
 	tp.clock_arg = n->p.clock_arg;
 	rc = hs_table_create(&tp, &n->t);
@@ -1001,6 +1112,7 @@ hs_node_create(const struct hs_node_params *params, struct hs_node **out)
 	rc = hs_table_ctx_attach(n->t, 0, &n->c);
 	if (rc < 0)
 		goto err_table;
+	n->l0.c = n->c;
 	{
 		struct hs_wire_node me = {
 			.status = HS_WIRE_ST_ALIVE,
@@ -1055,6 +1167,7 @@ err_table:
 err_seeds:
 	free(n->seeds);
 err_buf:
+	free(n->lanes);
 	free(n->rumors);
 	free(n->buf);
 err_n:
@@ -1065,6 +1178,8 @@ err_n:
 void
 hs_node_destroy(struct hs_node *n)
 {
+	unsigned i;
+
 	if (n == NULL)
 		return;
 	hs_api_free(n);
@@ -1072,7 +1187,10 @@ hs_node_destroy(struct hs_node *n)
 	hs_table_ctx_detach(n->c);
 	hs_table_destroy(n->t);
 	hs_peers_members_free(&n->own);
-	free(n->all);
+	for (i = 1; i < n->p.n_lanes; i++)
+		hs_lane_free(n->lanes[i]);
+	free(n->lanes);
+	free(n->l0.all);
 	free(n->seeds);
 	free(n->rumors);
 	free(n->buf);
@@ -1100,7 +1218,24 @@ hs_node_table_ctx(struct hs_node *n)
 void
 hs_node_stats(const struct hs_node *n, struct hs_node_stats *s)
 {
+	unsigned i;
+
 	*s = n->st;
+	for (i = 0; i < n->p.n_lanes; i++) {
+		struct hs_lane_stats ls;
+
+		hs_node_lane_stats(n, i, &ls);
+		s->rx_frames += ls.rx_frames;
+		s->rx_bytes += ls.rx_bytes;
+		s->rx_bad += ls.rx_bad;
+		s->rx_other_cluster += ls.rx_other_cluster;
+		s->rx_self += ls.rx_self;
+		s->tx_frames += ls.tx_frames;
+		s->tx_bytes += ls.tx_bytes;
+		s->tx_dropped += ls.tx_dropped;
+		s->ack_sent += ls.ack_sent;
+		s->ack2_sent += ls.ack2_sent;
+	}
 	s->members = hs_node_n_peers(n);
 	s->rumors = n->n_rumors;
 	if (n->notify != NULL) {

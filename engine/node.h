@@ -30,6 +30,16 @@
  * during every call, and announce a quiescent state between polls (the
  * replaced entries of the node's table are freed only then).  Many nodes
  * may share a thread.
+ *
+ * Lanes: a node may receive on several queues of one port (RSS, a fanout
+ * group, SO_REUSEPORT sockets), one per worker.  The node itself is lane
+ * 0, the primary: it runs the rounds, membership and the API.  Each other
+ * lane (hs_lane_open, on its own worker) polls its queue, merges deltas
+ * into the shared lock-free table through a context of its own, answers
+ * SYNs and ACKs on its queue, and hands the primary the rest of each frame
+ * (node records, heartbeats, probes) and the entries it installed (to
+ * rumor), through a bounded ring that drops and counts when full.
+ * docs/DATAPATH.md has the long form.
  */
 #ifndef HS_NODE_H
 #define HS_NODE_H
@@ -109,6 +119,10 @@ struct hs_node_params {
 	uint64_t gc_interval_ns;	/* membership scan and tombstone GC;
 					 * default 1 s */
 
+	/* Receive queues (lanes), 1..HS_NODE_LANES_MAX; default 1.  Lanes
+	 * 1.. are opened later with hs_lane_open. */
+	unsigned n_lanes;
+
 	/* The application's API (engine/hearsay.h). */
 	uint32_t notify_bytes;		/* notice queue; default 1 MiB */
 	unsigned event_retention;	/* events kept per origin; default 64 */
@@ -158,6 +172,27 @@ struct hs_node_stats {
 	uint64_t notices_dropped;	/* notice queue full */
 };
 
+/* One lane's counters: written by its thread (relaxed), read by any. */
+struct hs_lane_stats {
+	uint64_t rx_frames;
+	uint64_t rx_bytes;
+	uint64_t rx_bad;		/* failed to decode (every class) */
+	uint64_t rx_other_cluster;
+	uint64_t rx_self;		/* our own frames coming back */
+	uint64_t tx_frames;
+	uint64_t tx_bytes;
+	uint64_t tx_dropped;		/* the driver did not take it */
+	uint64_t ack_sent;
+	uint64_t ack2_sent;
+	uint64_t merged;		/* entries this lane installed */
+	uint64_t fwd_frames;		/* lanes 1..: frames handed over */
+	uint64_t fwd_changes;		/* lanes 1..: entries handed over */
+	uint64_t fwd_dropped;		/* lanes 1..: ring full */
+	uint64_t polls;
+};
+
+#define HS_NODE_LANES_MAX	64
+
 /* Defaults for fields left zero. */
 void hs_node_params_default(struct hs_node_params *p);
 
@@ -197,7 +232,40 @@ struct hs_table_ctx *hs_node_table_ctx(struct hs_node *n);
 void hs_addr_encode(const struct hs_addr *a, uint8_t v[HS_ADDR_VALUE_LEN]);
 int hs_addr_decode(const uint8_t *v, size_t len, struct hs_addr *a);
 
+/* Totals over every lane (rx, tx, acks) and the primary's own counters.
+ * The node's thread. */
 void hs_node_stats(const struct hs_node *n, struct hs_node_stats *s);
+
+/* ---- lanes ---- */
+
+struct hs_lane;
+
+/*
+ * Open lane idx (1..n_lanes-1) of node n on io, from the thread that will
+ * poll it (a registered QSBR reader, online): it takes table context idx.
+ * The node must outlive the lane; io's frame_max must hold frame_budget.
+ * Returns 0, -EINVAL, -EEXIST (open already) or -ENOMEM.
+ */
+int hs_lane_open(struct hs_node *n, unsigned idx, struct hs_pktio *io,
+		 struct hs_lane **out);
+
+/* Receive a burst on the lane, answer it, hand over the rest.  Never
+ * blocks.  Returns the frames handled. */
+int hs_lane_poll(struct hs_lane *l);
+
+/* Close the lane, from its thread.  What it forwarded and the primary has
+ * not taken yet is still taken; the ring is freed with the node. */
+void hs_lane_close(struct hs_lane *l);
+
+/* A lane's counters (0 <= idx < n_lanes; a lane never opened reads 0).
+ * Any thread. */
+void hs_node_lane_stats(const struct hs_node *n, unsigned idx,
+			struct hs_lane_stats *s);
+
+/* Lanes call wake(arg) after handing the primary something, so that an
+ * adaptive worker sleeping with the primary looks at it before its next
+ * round (hs_worker_wake).  Set on the node's thread before lanes open. */
+void hs_node_set_wake(struct hs_node *n, void (*wake)(void *arg), void *arg);
 
 /*
  * Leave the cluster gracefully: our record becomes `left` (incarnation

@@ -17,6 +17,7 @@
 #include "engine/node.h"
 #include "engine/notify.h"
 #include "engine/peers_priv.h"
+#include "engine/spsc.h"
 #include "engine/util.h"
 #include "engine/wire.h"
 
@@ -38,6 +39,55 @@ struct hs_rumor {
 struct hs_bdig {
 	struct hs_wire_digest d;
 	uint32_t bucket;
+};
+
+/* ---- lanes (lane.c) ---- */
+
+#define HS_LANE_FWD_SLOTS	256	/* items a lane hands the primary */
+#define HS_LANE_FWD_CHANGES	32	/* changes per forwarded item */
+
+/* What a lane hands the primary (one SPSC slot). */
+enum hs_fwd_type {
+	HS_FWD_FRAME = 1,	/* a frame whose deltas the lane merged */
+	HS_FWD_CHANGES,		/* entries the lane's context installed */
+};
+
+struct hs_fwd {
+	uint8_t type;		/* enum hs_fwd_type */
+	bool lost;		/* CHANGES: the lane lost some before these */
+	uint16_t len;		/* FRAME: bytes; CHANGES: count */
+	uint32_t pad;
+	struct hs_addr from;	/* FRAME: the sender */
+	/* then the frame's bytes, or len struct hs_table_change */
+};
+
+/*
+ * One receive queue of a node and everything needed to answer on it
+ * without the node's single-threaded state (docs/DATAPATH.md): its driver
+ * handle, its table context, a frame buffer and the SYN-answering scratch.
+ * Lane 0 is the primary, embedded in the node and driven with it; lanes
+ * 1.. run on other workers and hand the primary, through fwd, what only
+ * it may act on (membership, rumors, events).
+ */
+struct hs_lane {
+	struct hs_node *n;
+	unsigned idx;
+	struct hs_pktio *io;
+	struct hs_table_ctx *c;
+	uint8_t *buf;				/* frame_budget bytes */
+	uint64_t seq;				/* frames sent on this lane */
+	struct hs_bdig *all;			/* every digest, by bucket */
+	unsigned n_all;
+	unsigned cap_all;
+	uint64_t all_epoch;			/* the round it was taken + 1 */
+	uint32_t all_buckets;			/* its n_buckets */
+	struct hs_spsc *fwd;			/* lanes >= 1: to the primary */
+	bool fwd_lost;				/* changes dropped since the last
+						 * forwarded batch */
+	uint64_t lost_seen;			/* the context's changes_lost */
+	struct hs_wire_digest dig[HS_NODE_MAX_DIGESTS];
+	struct hs_wire_digest want[HS_NODE_MAX_DIGESTS];
+	struct hs_lane_stats st;		/* relaxed: read by others */
 };
 
 /* ---- membership (member.c) ---- */
@@ -125,19 +175,23 @@ struct hs_node {
 	struct hs_peer_sampler sampler;
 	bool membership;			/* we gossip membership: our
 						 * hs.addr and node records */
-	uint8_t *buf;				/* frame_budget bytes */
-	struct hs_bdig *all;			/* every digest, by bucket */
-	unsigned n_all;
-	unsigned cap_all;
-	uint64_t all_round;			/* round of that snapshot + 1 */
-	uint32_t all_buckets;			/* its n_buckets */
+	struct hs_lane l0;			/* the primary lane */
+	uint8_t *buf;				/* l0.buf */
+	struct hs_lane **lanes;			/* n_lanes; [0] = &l0, others
+						 * published when opened */
+	uint64_t epoch;				/* rounds, for the lanes' owner
+						 * snapshots (atomic) */
+	void (*wake)(void *arg);		/* wakes the primary's worker */
+	void *wake_arg;
 	struct hs_rumor *rumors;		/* HS_NODE_RUMORS, FIFO */
 	unsigned rumor_head;			/* oldest */
 	unsigned n_rumors;
+	unsigned n_fresh;			/* the newest rumors, not pushed
+						 * at once yet */
+	uint64_t lanes_lost;			/* changes lanes could not hand
+						 * over (counted) */
 	double push_tokens;			/* at-once pushes allowed */
 	uint64_t push_tokens_at;		/* clock of the last refill */
-	struct hs_wire_digest dig[HS_NODE_MAX_DIGESTS];
-	struct hs_wire_digest want[HS_NODE_MAX_DIGESTS];
 	struct hs_members mb;
 	struct hs_notify *notify;		/* to the application */
 	uint32_t notice_mask;			/* 1 << type subscribed */
@@ -158,7 +212,23 @@ void hs_node_hdr(struct hs_node *n, struct hs_wire_hdr *h, uint8_t type);
 void hs_node_send(struct hs_node *n, const struct hs_addr *to, int len);
 int hs_node_record(struct hs_node *n, uint64_t id, struct hs_wire_node *r);
 void hs_node_merge(struct hs_node *n, const struct hs_wire_msg *m,
-		   const struct hs_addr *from);
+		   const struct hs_addr *from, bool deltas_merged);
+/* On lane l: a decoded frame's header checks (counted); true: handle it. */
+bool hs_lane_accept(struct hs_lane *l, const struct hs_pkt *pkt,
+		    struct hs_wire_msg *m);
+void hs_lane_hdr(struct hs_lane *l, struct hs_wire_hdr *h, uint8_t type);
+void hs_lane_send(struct hs_lane *l, const struct hs_addr *to, int len);
+/* Answer a SYN (ACK) or an ACK (ACK2) on lane l, its deltas merged. */
+void hs_lane_answer_syn(struct hs_lane *l, const struct hs_wire_msg *m,
+			const struct hs_addr *from);
+void hs_lane_answer_ack(struct hs_lane *l, const struct hs_wire_msg *m,
+			const struct hs_addr *from);
+/* Node destroy: a closed lane's remains (NULL: a no-op). */
+void hs_lane_free(struct hs_lane *l);
+/* Primary: what the open lanes forwarded (at most max items). */
+int hs_node_drain_lanes(struct hs_node *n, unsigned max);
+/* Primary: one installed entry becomes a rumor (and reaches the API). */
+void hs_node_add_rumor(struct hs_node *n, const struct hs_table_change *ch);
 
 /* ---- member.c ---- */
 

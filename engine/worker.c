@@ -32,6 +32,13 @@ struct hs_worker_call {
 	bool done;
 };
 
+/* A node (its rounds and primary queue) or a lane (another queue). */
+struct hs_worker_item {
+	struct hs_node *node;
+	struct hs_lane *lane;
+	int fd;
+};
+
 struct hs_worker {
 	struct hs_worker_params p;
 	pthread_t thread;
@@ -40,9 +47,9 @@ struct hs_worker {
 	int efd;			/* eventfd: wakes a sleeping worker */
 	struct cds_wfcq_head qh;
 	struct cds_wfcq_tail qt;
-	struct hs_node **nodes;		/* the worker's own */
-	int *fds;
-	unsigned n_nodes;
+	struct hs_worker_item *items;	/* nodes and lanes it drives */
+	unsigned n_items;
+	int sleeping;			/* atomic: in poll(2) */
 	struct pollfd *pfd;		/* n_nodes + 1 */
 	struct hs_worker_stats st;	/* worker writes, relaxed */
 };
@@ -90,14 +97,20 @@ hs_worker_sleep(struct hs_worker *w, uint64_t now)
 	unsigned i, k = 0;
 	int ms;
 
-	for (i = 0; i < w->n_nodes; i++) {
-		uint64_t due = hs_node_next_round(w->nodes[i]);
+	for (i = 0; i < w->n_items; i++) {
+		const struct hs_worker_item *it = &w->items[i];
 
-		if (due < next)
-			next = due;
-		if (w->fds[i] >= 0)
-			w->pfd[k++] = (struct pollfd){ .fd = w->fds[i],
+		if (it->node != NULL) {
+			uint64_t due = hs_node_next_round(it->node);
+
+			if (due < next)
+				next = due;
+		}
+		if (it->fd >= 0)
+			w->pfd[k++] = (struct pollfd){ .fd = it->fd,
 						       .events = POLLIN };
+		else if (now + w->p.nofd_sleep_ns < next)
+			next = now + w->p.nofd_sleep_ns;
 	}
 	w->pfd[k++] = (struct pollfd){ .fd = w->efd, .events = POLLIN };
 	if (next <= now)
@@ -106,8 +119,10 @@ hs_worker_sleep(struct hs_worker *w, uint64_t now)
 	ms = (int)((next - now + 999999) / 1000000);
 	HS_COUNTER_INC(w->st.sleeps);
 	urcu_qsbr_thread_offline();
+	__atomic_store_n(&w->sleeping, 1, __ATOMIC_SEQ_CST);
 	if (poll(w->pfd, k, ms) > 0 && (w->pfd[k - 1].revents & POLLIN))
 		(void)!read(w->efd, &v, sizeof(v));
+	__atomic_store_n(&w->sleeping, 0, __ATOMIC_RELAXED);
 	urcu_qsbr_thread_online();
 }
 
@@ -132,8 +147,10 @@ hs_worker_main(void *arg)
 					 __ATOMIC_RELAXED);
 		last = now;
 		slept = false;
-		for (i = 0; i < w->n_nodes; i++)
-			work += hs_node_poll(w->nodes[i]);
+		for (i = 0; i < w->n_items; i++)
+			work += w->items[i].node != NULL ?
+				hs_node_poll(w->items[i].node) :
+				hs_lane_poll(w->items[i].lane);
 		hs_worker_run_calls(w);
 		urcu_qsbr_quiescent_state();
 		HS_COUNTER_INC(w->st.loops);
@@ -172,12 +189,12 @@ hs_worker_create(const struct hs_worker_params *params,
 		w->p.idle_ns = 200000;
 	if (w->p.max_sleep_ns == 0)
 		w->p.max_sleep_ns = 10000000;
-	w->nodes = calloc(HS_WORKER_NODES_MAX, sizeof(*w->nodes));
-	w->fds = calloc(HS_WORKER_NODES_MAX, sizeof(*w->fds));
+	if (w->p.nofd_sleep_ns == 0)
+		w->p.nofd_sleep_ns = 1000000;
+	w->items = calloc(HS_WORKER_NODES_MAX, sizeof(*w->items));
 	w->pfd = calloc(HS_WORKER_NODES_MAX + 1, sizeof(*w->pfd));
 	w->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-	if (w->nodes == NULL || w->fds == NULL || w->pfd == NULL ||
-	    w->efd < 0) {
+	if (w->items == NULL || w->pfd == NULL || w->efd < 0) {
 		int rc = w->efd < 0 ? -errno : -ENOMEM;
 
 		w->efd = w->efd < 0 ? -1 : w->efd;
@@ -243,35 +260,71 @@ hs_worker_call(struct hs_worker *w, void (*fn)(void *arg), void *arg)
 	return 0;
 }
 
-int
-hs_worker_add(struct hs_worker *w, struct hs_node *n, int fd)
+static int
+hs_worker_add_item(struct hs_worker *w, struct hs_node *n, struct hs_lane *l,
+		   int fd)
 {
 	unsigned i;
 
-	for (i = 0; i < w->n_nodes; i++)
-		if (w->nodes[i] == n)
+	for (i = 0; i < w->n_items; i++)
+		if ((n != NULL && w->items[i].node == n) ||
+		    (l != NULL && w->items[i].lane == l))
 			return -EEXIST;
-	if (w->n_nodes == HS_WORKER_NODES_MAX)
+	if (w->n_items == HS_WORKER_NODES_MAX)
 		return -ENOSPC;
-	w->nodes[w->n_nodes] = n;
-	w->fds[w->n_nodes] = fd;
-	w->n_nodes++;
+	w->items[w->n_items++] = (struct hs_worker_item){ .node = n,
+							  .lane = l,
+							  .fd = fd };
 	return 0;
+}
+
+static int
+hs_worker_remove_item(struct hs_worker *w, const struct hs_node *n,
+		      const struct hs_lane *l)
+{
+	unsigned i;
+
+	for (i = 0; i < w->n_items; i++)
+		if ((n != NULL && w->items[i].node == n) ||
+		    (l != NULL && w->items[i].lane == l)) {
+			w->items[i] = w->items[--w->n_items];
+			return 0;
+		}
+	return -ENOENT;
+}
+
+int
+hs_worker_add(struct hs_worker *w, struct hs_node *n, int fd)
+{
+	return n == NULL ? -EINVAL : hs_worker_add_item(w, n, NULL, fd);
 }
 
 int
 hs_worker_remove(struct hs_worker *w, struct hs_node *n)
 {
-	unsigned i;
+	return n == NULL ? -EINVAL : hs_worker_remove_item(w, n, NULL);
+}
 
-	for (i = 0; i < w->n_nodes; i++)
-		if (w->nodes[i] == n) {
-			w->n_nodes--;
-			w->nodes[i] = w->nodes[w->n_nodes];
-			w->fds[i] = w->fds[w->n_nodes];
-			return 0;
-		}
-	return -ENOENT;
+int
+hs_worker_add_lane(struct hs_worker *w, struct hs_lane *l, int fd)
+{
+	return l == NULL ? -EINVAL : hs_worker_add_item(w, NULL, l, fd);
+}
+
+int
+hs_worker_remove_lane(struct hs_worker *w, struct hs_lane *l)
+{
+	return l == NULL ? -EINVAL : hs_worker_remove_item(w, NULL, l);
+}
+
+void
+hs_worker_wake(void *arg)
+{
+	struct hs_worker *w = arg;
+	uint64_t one = 1;
+
+	if (__atomic_load_n(&w->sleeping, __ATOMIC_SEQ_CST))
+		(void)!write(w->efd, &one, sizeof(one));
 }
 
 void
@@ -296,8 +349,7 @@ hs_worker_destroy(struct hs_worker *w)
 	if (w->efd >= 0)
 		close(w->efd);
 	cds_wfcq_destroy(&w->qh, &w->qt);
-	free(w->nodes);
-	free(w->fds);
+	free(w->items);
 	free(w->pfd);
 	free(w);
 }

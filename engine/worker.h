@@ -1,6 +1,6 @@
 /*
  * hearsay worker: one thread, pinned or not, that drives a set of nodes
- * (engine/node.h): it polls them, announces a quiescent state once per
+ * (engine/node.h) and lanes (a node's other receive queues): it polls them, announces a quiescent state once per
  * loop, and runs on its own thread whatever the control side asks of
  * those nodes (hs_worker_call): a node is used by one thread only, so
  * creating it, writing its keys, reading its members and destroying it
@@ -52,6 +52,10 @@ struct hs_worker_params {
 					 * sleep; default 200 us */
 	uint64_t max_sleep_ns;		/* adaptive: longest sleep; default
 					 * 10 ms */
+	uint64_t nofd_sleep_ns;		/* adaptive, with a node or lane that
+					 * has no descriptor to wake on (a
+					 * DPDK queue): longest sleep;
+					 * default 1 ms */
 	const char *name;		/* thread name (15 chars), optional */
 };
 
@@ -92,6 +96,20 @@ int hs_worker_call(struct hs_worker *w, void (*fn)(void *arg), void *arg);
  */
 int hs_worker_add(struct hs_worker *w, struct hs_node *n, int fd);
 int hs_worker_remove(struct hs_worker *w, struct hs_node *n);
+
+/* The same for a node's other receive queue (node.h: lanes), opened in
+ * the same call with hs_lane_open. */
+int hs_worker_add_lane(struct hs_worker *w, struct hs_lane *l, int fd);
+int hs_worker_remove_lane(struct hs_worker *w, struct hs_lane *l);
+
+/*
+ * Wake w if it sleeps (adaptive): one eventfd write then, nothing when
+ * awake.  Any thread; arg is the worker, so that it fits
+ * hs_node_set_wake: a lane that handed its primary something wakes the
+ * primary's worker.  A wake racing with the worker falling asleep can be
+ * missed; the worker then looks at most at its next round.
+ */
+void hs_worker_wake(void *arg);
 
 /* Stop the thread and wait for it; the nodes it drove stay (destroy them
  * with calls before stopping).  Control thread. */
