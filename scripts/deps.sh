@@ -13,7 +13,10 @@ set -euo pipefail
 PACKAGES=(
 	build-essential      # gcc, make, libc headers
 	clang                # clang 14: fuzz targets and the sanitizer build
+	dpdk-dev             # dpdk-testpmd: the reference in perf/iobench.sh
+	ethtool              # tests/net: checksum offload off on kernel veths
 	g++                  # C++ for the Google Benchmark programs in perf/
+	iproute2             # tests/net: namespaces, veths, bridges
 	libbenchmark-dev     # Google Benchmark: micro-benchmarks
 	libclang-rt-14-dev   # libFuzzer and the ASan/UBSan runtimes for clang 14
 	libcmocka-dev        # unit tests
@@ -24,6 +27,7 @@ PACKAGES=(
 	ninja-build          # build backend
 	pkg-config           # dependency lookup for meson
 	python3              # meson itself; scripts/test.sh parses test logs
+	tshark               # tests/net: decodes captures of our frames
 )
 
 missing=()

@@ -12,6 +12,8 @@
 # (11 peers: the kernel hashes flows over the two queues, and the chance
 # that all of them land on one is 2^-10)
 #   dpdk         3 x dpdk (net_af_packet vdev, --no-huge)
+#   dpdk-mq      dpdk:2 (net_af_packet, qpairs=2: the kernel's fanout hash
+#                spreads flows as RSS would) + 11 x udp
 #   dpdk-xdp     3 x dpdk (net_af_xdp vdev, --no-huge)
 #   mixed        dpdk + afpacket + udp: one wire protocol
 #
@@ -22,9 +24,10 @@
 # undecodable frame; in the -mq modes both queues of node 1 received
 # frames and the hand-over to the primary dropped nothing.  For the L2
 # drivers a capture on the bridge (tshark) must decode every gossip frame
-# as Ethernet/IPv4/UDP with good checksums, hold no ICMP port-unreachable,
-# and show our ARP replies for the dpdk nodes' addresses (which the kernel
-# does not have: only hearsay answers for them).
+# as Ethernet/IPv4/UDP with good checksums and hold no ICMP
+# port-unreachable; and the kernel of the bridge's namespace must resolve
+# every dpdk node's address (which no kernel has: only hearsay answers ARP
+# for it) to that node's MAC.
 #
 # Everything it makes (namespaces, hence veths and the bridge; processes;
 # /var/run/dpdk/<prefix>) is removed on exit, failure included.  Exit 77
@@ -59,6 +62,7 @@ cleanup() {
 			[[ -s "$f" ]] && { echo "== $f"; tail -20 "$f"; }
 		done
 	fi
+	[[ -n "${HS_NET_KEEP:-}" ]] && cp -r "$WORK" "$HS_NET_KEEP"
 	rm -rf "$WORK"
 	exit $rc
 }
@@ -80,14 +84,17 @@ udp-mq)      spec=(udp:2 $(printf 'udp:1 %.0s' {1..11})) ;;
 afpacket)    spec=(afpacket:1 afpacket:1 afpacket:1) ;;
 afpacket-mq) spec=(afpacket:2 $(printf 'afpacket:1 %.0s' {1..11})) ;;
 dpdk)        spec=(dpdk:1 dpdk:1 dpdk:1) ;;
+dpdk-mq)     spec=(dpdk:2 $(printf 'udp:1 %.0s' {1..11})) ;;
 dpdk-xdp)    spec=(dpdk-xdp:1 dpdk-xdp:1 dpdk-xdp:1) ;;
 mixed)       spec=(dpdk:1 afpacket:1 udp:1) ;;
+custom)      read -r -a spec <<<"${HS_NET_SPEC:?custom needs HS_NET_SPEC, e.g. \"dpdk:1 udp:2\"}" ;;
 *) fail "unknown mode $MODE" ;;
 esac
 N=${#spec[@]}
 
 ip -n "$BR_NS" link add br0 type bridge
 ip -n "$BR_NS" link set br0 up
+ip -n "$BR_NS" addr add 10.77.0.254/24 dev br0	# a kernel that asks ARP
 l2=0
 for i in $(seq 1 "$N"); do
 	ns="${TAG}-n$i"
@@ -107,6 +114,12 @@ for i in $(seq 1 "$N"); do
 	afpacket) l2=1; ip -n "$ns" addr add "10.77.0.$i/24" dev hs0 ;;
 	*) ip -n "$ns" addr add "10.77.0.$i/24" dev hs0 ;;
 	esac
+	# A kernel sending over a veth leaves the UDP checksum to a "device"
+	# that never computes it; a packet socket sees it unfinished, and a
+	# dpdk node (net_af_packet, which does not report that status) would
+	# drop it as a bad checksum.  A real NIC fills it in: so does the
+	# kernel here, with the offload off.
+	[[ "$drv" == dpdk* ]] || ip netns exec "$ns" ethtool -K hs0 tx off >/dev/null
 done
 
 if ((l2)) && command -v tshark >/dev/null; then
@@ -141,6 +154,14 @@ for i in $(seq 1 "$N"); do
 	ip netns exec "$ns" "$NETNODE" "${args[@]}" \
 		>"$WORK/n$i.out" 2>"$WORK/n$i.err" &
 	pids+=($!)
+	# the next node's first frames must find this one listening (else
+	# its kernel rightly answers ICMP port-unreachable)
+	for _ in $(seq 1 200); do
+		grep -q '^ready' "$WORK/n$i.out" && break
+		kill -0 "${pids[-1]}" 2>/dev/null || break
+		sleep 0.05
+	done
+	grep -q '^ready' "$WORK/n$i.out" || fail "node $i did not start: $(cat "$WORK/n$i.err")"
 done
 
 # wait for the outcome: every node converged (or one died, or the deadline)
@@ -156,9 +177,30 @@ while ((SECONDS < end)); do
 	sleep 0.1
 done
 ms=$((($(date +%s%N) - start) / 1000000))
-((done_n == N)) || fail "$done_n of $N nodes converged in ${DEADLINE}s"
+if ((done_n != N)); then
+	# their own report of what they saw, for the log
+	for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
+	for p in "${pids[@]}"; do timeout 10 tail --pid="$p" -f /dev/null || true; done
+	fail "$done_n of $N nodes converged in ${DEADLINE}s"
+fi
 log "$MODE: $N nodes converged within $ms ms of the first start"
 for i in $(seq 1 "$N"); do log "node $i ($(grep '^converged' "$WORK/n$i.out"))"; done
+
+# our ARP answers the kernel's requests: the bridge namespace's kernel
+# resolves each dpdk node (a datagram to a closed port is only the trigger)
+for i in $(seq 1 "$N"); do
+	drv=${spec[$((i - 1))]%%:*}
+	[[ "$drv" == dpdk* ]] || continue
+	mac=""
+	for _ in $(seq 1 10); do
+		ip netns exec "$BR_NS" bash -c "echo x > /dev/udp/10.77.0.$i/9" 2>/dev/null || true
+		sleep 0.1
+		mac=$(ip -n "$BR_NS" neigh show "10.77.0.$i" | grep -o 'lladdr [0-9a-f:]*' || true)
+		[[ -n "$mac" ]] && break
+	done
+	[[ -n "$mac" ]] || fail "the kernel could not resolve dpdk node 10.77.0.$i by ARP"
+	log "node $i ($drv): the kernel resolved 10.77.0.$i to ${mac#lladdr }"
+done
 
 for p in "${pids[@]}"; do kill -TERM "$p"; done
 for i in $(seq 1 "$N"); do
@@ -212,13 +254,8 @@ if [[ -n "$tshark_pid" ]]; then
 	log "capture: $gossip gossip frames, $badck with a bad checksum or malformed, $icmp ICMP unreachable"
 	((gossip > 0)) || fail "no gossip frame in the capture"
 	((badck == 0)) || fail "$badck frames with bad checksums"
-	((icmp == 0)) || fail "the kernel answered gossip with ICMP unreachable"
-	for i in $(seq 1 "$N"); do
-		drv=${spec[$((i - 1))]%%:*}
-		[[ "$drv" == dpdk* ]] || continue
-		arp=$(count "arp.opcode == 2 && arp.src.proto_ipv4 == 10.77.0.$i")
-		log "node $i ($drv): $arp ARP replies for 10.77.0.$i"
-		((arp > 0)) || fail "nobody answered ARP for the dpdk node 10.77.0.$i"
-	done
+	((icmp == 0)) || fail "the kernel answered gossip with ICMP unreachable: $(tshark -r "$cap" -Y 'icmp.type == 3' 2>/dev/null | head -3)"
+	arp=$(count "arp.opcode == 2")
+	log "capture: $arp ARP replies"
 fi
 log "$MODE: ok"

@@ -9,7 +9,8 @@
  *              [--port P] [--iface IF] [--seed A.B.C.D:P]... [--workers W]
  *              [--keys K] [--timeout S] [--eal ARGS] [--dev NAME]
  *
- * Nodes of a test are numbered 1..M.  Node N writes keys k0..k(K-1), each
+ * It prints "ready id=N" once its driver and node are up.  Nodes of a
+ * test are numbered 1..M.  Node N writes keys k0..k(K-1), each
  * once.  It is converged when every other node 1..M is alive in its member
  * list and it holds their K keys; it then prints "converged id=N ms=T" on
  * stdout.  On SIGTERM or SIGINT (or at --timeout) it prints one line
@@ -33,11 +34,10 @@
 #include <urcu/urcu-qsbr.h>
 #include <urcu/call-rcu.h>
 
-#include "drivers/udp.h"
+#include "drivers/any.h"
 #include "engine/hearsay.h"
 #include "engine/util.h"
 #include "engine/worker.h"
-#include "tests/net/netnode.h"
 
 #define WORKERS_MAX	8
 #define SEEDS_MAX	16
@@ -51,8 +51,25 @@ on_signal(int sig)
 	stop = 1;
 }
 
+struct nn_args {
+	const char *driver;
+	uint64_t id;
+	unsigned nodes;
+	uint8_t ip[4];
+	uint16_t port;
+	const char *iface;
+	struct hs_addr seeds[SEEDS_MAX];
+	unsigned n_seeds;
+	unsigned workers;
+	unsigned keys;
+	unsigned timeout_s;
+	const char *eal;
+	const char *dev;
+};
+
 struct nn {
 	struct nn_args a;
+	struct hs_drv *drv;
 	struct hs_worker *w[WORKERS_MAX];
 	struct hs_pktio *io[WORKERS_MAX];
 	struct hs_lane *lane[WORKERS_MAX];
@@ -197,7 +214,7 @@ node_up(void *arg)
 	p.io = nn->io[0];
 	p.n_lanes = nn->a.workers;
 	p.table.crdp = nn->crdp;
-	nn_driver_thread_init(&nn->a);
+	hs_drv_thread_init(nn->drv);
 	nn->rc = hs_node_create(&p, &nn->node);
 	if (nn->rc != 0)
 		return;
@@ -211,7 +228,7 @@ node_up(void *arg)
 	}
 	if (nn->rc == 0)
 		nn->rc = hs_worker_add(nn->w[0], nn->node,
-				       nn_driver_fd(&nn->a, nn->io[0]));
+				       hs_drv_fd(nn->drv, 0));
 }
 
 static void
@@ -219,13 +236,12 @@ lane_up(void *arg)
 {
 	struct nn *nn = arg;
 
-	nn_driver_thread_init(&nn->a);
+	hs_drv_thread_init(nn->drv);
 	nn->rc = hs_lane_open(nn->node, nn->k, nn->io[nn->k],
 			      &nn->lane[nn->k]);
 	if (nn->rc == 0)
 		nn->rc = hs_worker_add_lane(nn->w[nn->k], nn->lane[nn->k],
-					    nn_driver_fd(&nn->a,
-							 nn->io[nn->k]));
+					    hs_drv_fd(nn->drv, nn->k));
 }
 
 static void
@@ -307,7 +323,7 @@ print_stats(void *arg)
 		       k ? ", " : "", ls.rx_frames, ls.tx_frames,
 		       ls.tx_dropped, ls.merged, ls.fwd_frames, ls.fwd_changes,
 		       ls.fwd_dropped);
-		nn_driver_print_stats(&nn->a, nn->io[k]);
+		hs_drv_stats_json(nn->drv, k, stdout);
 		printf("}");
 	}
 	printf("]}\n");
@@ -328,11 +344,23 @@ main(int argc, char **argv)
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	signal(SIGTERM, on_signal);
 	signal(SIGINT, on_signal);
-	rc = nn_driver_open(&nn.a, nn.io);
-	if (rc != 0) {
-		fprintf(stderr, "hs-netnode: %s driver: %s\n", nn.a.driver,
-			strerror(-rc));
-		return 2;
+	{
+		struct hs_drv_conf dc = {
+			.driver = nn.a.driver,
+			.port = nn.a.port,
+			.n_ports = 16,
+			.queues = nn.a.workers,
+			.iface = nn.a.iface,
+			.dev = nn.a.dev,
+			.eal = nn.a.eal,
+		};
+
+		memcpy(dc.ip, nn.a.ip, 4);
+		rc = hs_drv_open(&dc, &nn.drv);
+		if (rc != 0)
+			return 2;	/* it said why */
+		for (k = 0; k < nn.a.workers; k++)
+			nn.io[k] = hs_drv_queue(nn.drv, k);
 	}
 	urcu_qsbr_register_thread();
 	nn.crdp = urcu_qsbr_create_call_rcu_data(0, -1);
@@ -351,6 +379,7 @@ main(int argc, char **argv)
 		fprintf(stderr, "hs-netnode: node: %s\n", strerror(-nn.rc));
 		return 2;
 	}
+	printf("ready id=%" PRIu64 "\n", nn.a.id);
 	t0 = hs_clock_monotonic(NULL);
 	end = t0 + (uint64_t)nn.a.timeout_s * 1000000000ull;
 	while (!stop && hs_clock_monotonic(NULL) < end) {
@@ -381,7 +410,7 @@ main(int argc, char **argv)
 	hs_worker_call(nn.w[0], node_down, &nn);
 	for (k = 0; k < nn.a.workers; k++)
 		hs_worker_destroy(nn.w[k]);
-	nn_driver_close(&nn.a, nn.io);
+	hs_drv_close(nn.drv);
 	urcu_qsbr_barrier();
 	urcu_qsbr_call_rcu_data_free(nn.crdp);
 	urcu_qsbr_unregister_thread();
