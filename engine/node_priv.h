@@ -58,8 +58,9 @@ struct hs_fwd {
 	uint16_t len;		/* FRAME: bytes; CHANGES: count */
 	uint32_t pad;
 	struct hs_addr from;	/* FRAME: the sender */
-	/* then the frame's bytes, or len struct hs_table_change */
-};
+	/* then the frame's bytes, or len struct hs_table_change: aligned
+	 * for them (slots are multiples of 8 bytes) */
+} __attribute__((aligned(8)));
 
 /*
  * One receive queue of a node and everything needed to answer on it

@@ -152,7 +152,9 @@ parse(int argc, char **argv, struct args *a)
 		}
 	}
 	a->peer.port = a->dc.port;
-	if (a->role == NULL || a->workload == NULL || a->dc.driver == NULL ||
+	if (a->role == NULL ||
+	    (strcmp(a->role, "sink") != 0 && strcmp(a->role, "gen") != 0) ||
+	    a->workload == NULL || a->dc.driver == NULL ||
 	    a->dc.ip[0] == 0 || a->peer.family == 0 || a->owners == 0 ||
 	    a->owners > 2000 ||
 	    (strcmp(a->workload, "known") != 0 &&
@@ -497,7 +499,7 @@ main(int argc, char **argv)
 {
 	struct hs_drv *drv;
 	struct args a;
-	int rc;
+	int rc = 2;
 
 	parse(argc, argv, &a);
 	signal(SIGINT, on_signal);
@@ -509,10 +511,8 @@ main(int argc, char **argv)
 	urcu_qsbr_register_thread();
 	if (strcmp(a.role, "sink") == 0)
 		rc = run_sink(&a, drv);
-	else if (strcmp(a.role, "gen") == 0)
-		rc = run_gen(&a, drv);
 	else
-		usage();
+		rc = run_gen(&a, drv);
 	urcu_qsbr_unregister_thread();
 	hs_drv_close(drv);
 	return rc;

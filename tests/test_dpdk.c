@@ -102,21 +102,8 @@ static int ns_dp = -1, ns_peer = -1;	/* ours, the kernel side's */
 static const char *no_netns;		/* why the kernel cases skip */
 static struct rte_mempool *inj;		/* frames the test puts on a wire */
 
-/* LeakSanitizer: two leaks of DPDK 22.11, not ours to fix (every
- * allocation of this process's own code is still checked):
- *   - the EAL keeps a copy of its arguments (eal_save_args) and does not
- *     free it when it refuses them: 68 bytes for the refused call main
- *     makes on purpose;
- *   - net_af_xdp does not delete the libxdp umem of a queue whose umem is
- *     its mempool: 80 bytes per queue closed. */
-const char *__lsan_default_suppressions(void);
-
-const char *
-__lsan_default_suppressions(void)
-{
-	return "leak:librte_eal.so\n"
-	       "leak:xsk_umem__create\n";
-}
+/* LeakSanitizer: DPDK's own leaks are suppressed by drivers/dpdk.c
+ * (__lsan_default_suppressions), for every program that links it. */
 
 /* ---- runtime directory, namespaces, shell ---- */
 

@@ -202,6 +202,21 @@ for i in $(seq 1 "$N"); do
 	log "node $i ($drv): the kernel resolved 10.77.0.$i to ${mac#lladdr }"
 done
 
+# the capture ends while every node still runs: a node that has exited
+# has no socket, and its kernel rightly answers ICMP port-unreachable
+if [[ -n "$tshark_pid" ]]; then
+	# the cluster keeps gossiping: let the capture file hold some of it
+	# (the capture writes in blocks; it may lag the first frames)
+	for _ in $(seq 1 100); do
+		(($(stat -c %s "$WORK/cap.pcapng" 2>/dev/null || echo 0) > 65536)) && break
+		sleep 0.1
+	done
+	kill -INT "$tshark_pid"
+	wait "$tshark_pid" || true
+	tshark_pid=""
+	captured=1
+fi
+
 for p in "${pids[@]}"; do kill -TERM "$p"; done
 for i in $(seq 1 "$N"); do
 	rc=0
@@ -241,10 +256,7 @@ if bad:
     sys.exit("FAIL: " + "; ".join(bad))
 EOF
 
-if [[ -n "$tshark_pid" ]]; then
-	kill -INT "$tshark_pid"
-	wait "$tshark_pid" || true
-	tshark_pid=""
+if [[ -n "${captured:-}" ]]; then
 	cap="$WORK/cap.pcapng"
 	opts=(-o ip.check_checksum:TRUE -o udp.check_checksum:TRUE)
 	count() { tshark -r "$cap" "${opts[@]}" -Y "$1" 2>/dev/null | wc -l; }
