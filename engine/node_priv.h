@@ -170,6 +170,7 @@ struct hs_node {
 	struct hs_table *t;
 	struct hs_table_ctx *c;
 	uint64_t rng;
+	uint64_t rx_now;			/* clock at the poll's start */
 	uint64_t next_round;
 	uint64_t seq;
 	struct hs_peers_members own;		/* default sampler's state */
