@@ -48,6 +48,7 @@ cleanup() {
 	wait 2>/dev/null
 	ip netns del "${TAG}-a" 2>/dev/null
 	ip netns del "${TAG}-b" 2>/dev/null
+	[[ -n "${HS_IOB_KEEP:-}" ]] && cp -r "$WORK" "$HS_IOB_KEEP"
 	rm -rf /var/run/dpdk/"${TAG}"-* "$WORK"
 }
 trap cleanup EXIT
@@ -59,11 +60,12 @@ SYN_LEN=$((40 + 4 + 31 * 40 + 42))
 results="$WORK/results"
 : >"$results"
 
-# run_pair NAME SINK_CMD... -- GEN_CMD...: both at once, the sink first
+# run_pair NAME SINK_CMD... :: GEN_CMD...: both at once, the sink first
+# ("::", since testpmd's own command line holds a "--")
 run_pair() {
 	local name=$1; shift
 	local sink=() gen=()
-	while [[ $1 != -- ]]; do sink+=("$1"); shift; done
+	while [[ $1 != :: ]]; do sink+=("$1"); shift; done
 	shift
 	gen=("$@")
 	"${sink[@]}" >"$WORK/$name.sink" 2>"$WORK/$name.sink.err" &
@@ -84,11 +86,11 @@ testpmd_pair() {	# NAME LEN SINK_NS SINK_VDEV GEN_NS GEN_VDEV
 	run_pair "$name" \
 		$sns timeout -s INT "$((run + 2))" "$TESTPMD" --lcores 0@1,1@0 $EAL_COMMON \
 			--file-prefix "${TAG}-s" --vdev "$svdev" -- --forward-mode=rxonly \
-			--auto-start --stats-period=1 --nb-cores=1 --rxq=1 --txq=1 \
-		-- \
+			--auto-start --stats-period=1 --nb-cores=1 --rxq=1 --txq=1 --total-num-mbufs=16384 \
+		:: \
 		$gns timeout -s INT "$run" "$TESTPMD" --lcores 0@0,1@1 $EAL_COMMON \
 			--file-prefix "${TAG}-g" --vdev "$gvdev" -- --forward-mode=txonly \
-			--auto-start --stats-period=1 --nb-cores=1 --rxq=1 --txq=1 \
+			--auto-start --stats-period=1 --nb-cores=1 --rxq=1 --txq=1 --total-num-mbufs=16384 \
 			--txpkts="$len"
 	python3 - "$WORK/$name" "$name" "$len" >>"$results" <<'EOF'
 import re, statistics, sys
@@ -110,7 +112,7 @@ ours_pair() {	# NAME WORKLOAD DRIVER SINK_NS GEN_NS SINK_ARGS -- GEN_ARGS
 	run_pair "$name" \
 		$sns "$IOB" --role sink --workload "$wl" --driver "$drv" --cpu 0 \
 			--seconds "$((SECONDS_RUN + 2))" --json "${sargs[@]}" \
-		-- \
+		:: \
 		$gns "$IOB" --role gen --workload "$wl" --driver "$drv" --cpu 1 \
 			--seconds "$SECONDS_RUN" --json "${gargs[@]}"
 	python3 - "$WORK/$name" "$name" "$wl" >>"$results" <<'EOF'
@@ -148,6 +150,22 @@ SA="ip netns exec ${TAG}-a"
 SB="ip netns exec ${TAG}-b"
 ADDR_S=(--ip 10.88.0.1 --peer 10.88.0.2)
 ADDR_G=(--ip 10.88.0.2 --peer 10.88.0.1)
+
+# the in-memory reference for the fresh workload, in the same run:
+# decode + merge of the same frames (hearsay-microbench), free to use both
+# cores (its call_rcu thread on the idle one) and held to one core (as the
+# sink is, with the generator busy on the other)
+MB="$BUILD/perf/hearsay-microbench"
+if [[ -x "$MB" ]]; then
+	for pin in both one; do
+		pre=()
+		[[ $pin == one ]] && pre=(taskset -c 0)
+		r=$("${pre[@]}" "$MB" --benchmark_filter='BM_table_merge_fresh/100000/1' \
+			--benchmark_repetitions=3 --benchmark_report_aggregates_only=true 2>/dev/null |
+			awk '/_median/ { for (i = 1; i <= NF; i++) if ($i ~ /^items_per_second=/) { sub("items_per_second=", "", $i); print $i } }')
+		echo "microbench-$pin ref merge_fresh $r" >>"$results"
+	done
+fi
 
 for dev in ${DEVICES//,/ }; do
 	case "$dev" in
@@ -194,8 +212,15 @@ done
 python3 - "$results" "$BUILD" <<'EOF'
 import re, sys
 rows = [l.split() for l in open(sys.argv[1]) if l.strip()]
-tp, ours = {}, {}
+tp, ours, ref = {}, {}, {}
+def num(x):
+    m = {"k": 1e3, "M": 1e6, "G": 1e9}
+    x = x.removesuffix("/s")
+    return float(x[:-1]) * m[x[-1]] if x and x[-1] in m else float(x or 0)
 for r in rows:
+    if r[1] == "ref":
+        ref[r[0].split("-")[1]] = num(r[3]) if len(r) > 3 else 0
+        continue
     if r[1] == "testpmd":
         dev = r[0].rsplit("-", 1)[0]
         tp[(dev, int(r[2]))] = (float(r[4]), float(r[6]))
@@ -203,8 +228,8 @@ for r in rows:
         ours[r[0]] = dict(wl=r[2], rx=float(r[4]), ent=float(r[6]), tx=float(r[8]))
 def fmt(x):
     return f"{x / 1e6:.2f} M" if x >= 1e6 else f"{x / 1e3:.0f} k"
-print("| device | driver | workload | sink frames/s | entries/s | gen frames/s | testpmd rxonly | testpmd txonly | rx / rxonly | tx / txonly |")
-print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
+print("| device | driver | workload | sink frames/s | entries/s | entries / in-memory (2 cores, 1 core) | gen frames/s | testpmd rxonly | testpmd txonly | rx / rxonly | tx / txonly |")
+print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
 for name, o in ours.items():
     parts = name.split("-")
     if parts[0] == "native":
@@ -217,5 +242,12 @@ for name, o in ours.items():
     rr = f"{o['rx'] / trx:.2f}" if trx else "-"
     rt = f"{o['tx'] / ttx:.2f}" if ttx else "-"
     ent = fmt(o["ent"]) if o["wl"] == "fresh" else "-"
-    print(f"| {dev} | {drv} | {o['wl']} | {fmt(o['rx'])} | {ent} | {fmt(o['tx'])} | {fmt(trx)} | {fmt(ttx)} | {rr} | {rt} |")
+    er = "-"
+    if o["wl"] == "fresh" and ref.get("both") and ref.get("one"):
+        er = f"{o['ent'] / ref['both']:.2f}, {o['ent'] / ref['one']:.2f}"
+    print(f"| {dev} | {drv} | {o['wl']} | {fmt(o['rx'])} | {ent} | {er} | {fmt(o['tx'])} | {fmt(trx)} | {fmt(ttx)} | {rr} | {rt} |")
+if ref:
+    print()
+    print("in-memory decode + merge (hearsay-microbench BM_table_merge_fresh/100000/1, median of 3): "
+          + ", ".join(f"{k} core{'s' if k == 'both' else ''}: {fmt(v)} entries/s" for k, v in ref.items()))
 EOF
