@@ -339,6 +339,9 @@ hs_info_fill(struct hs_node *n, uint64_t id, const struct hs_member *m,
 		out->incarnation = m->incarnation;
 		out->status = m->status;
 		out->since_ns = m->since_ns;
+		out->heard_ns = m->heard_ns > m->fd.last_ns ? m->heard_ns :
+							      m->fd.last_ns;
+		out->seen_version = m->seen_version;
 		out->addr = m->addr;
 		out->phi = hs_fd_phi(&m->fd, &n->p.fd,
 				     hs_node_now(n) - n->mb.stall_total);

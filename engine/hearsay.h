@@ -94,6 +94,12 @@ struct hs_member_info {
 	bool self;
 	double phi;		/* of its heartbeat arrivals, now */
 	uint64_t since_ns;	/* in this status since (clock), 0: self */
+	uint64_t heard_ns;	/* last heard of (clock): a frame from it,
+				 * or a newer heartbeat through gossip; 0:
+				 * never, or self */
+	uint64_t seen_version;	/* our highest version its digests of us
+				 * have shown: it holds every write of
+				 * ours up to this one (0: none seen) */
 	struct hs_addr addr;
 	char name[HS_WIRE_NAME_MAX + 1];
 	char rack[65];

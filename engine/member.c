@@ -400,11 +400,19 @@ hs_mb_clock(const struct hs_node *n, uint64_t now)
 
 void
 hs_mb_on_digest(struct hs_node *n, const struct hs_wire_digest *d,
-		uint64_t now)
+		uint64_t sender, uint64_t now)
 {
 	struct hs_member *m;
 
-	if (d->node == n->p.id || d->generation == 0 ||
+	if (d->node == n->p.id) {
+		/* the sender's view of us: what of ours it holds */
+		if (d->generation == n->p.generation &&
+		    (m = hs_mb_find(n, sender)) != NULL &&
+		    m->seen_version < d->max_version)
+			m->seen_version = d->max_version;
+		return;
+	}
+	if (d->generation == 0 ||
 	    hs_table_merge_heartbeat(n->c, d->node, d->generation,
 				     d->heartbeat) != 1)
 		return;
@@ -445,6 +453,8 @@ hs_mb_on_frame(struct hs_node *n, const struct hs_wire_msg *m,
 	struct hs_member *x = hs_mb_find(n, m->hdr.sender_id);
 
 	(void)from;
+	if (x != NULL && x->generation == m->hdr.sender_gen)
+		x->heard_ns = now;
 	/* a member we hold dead talks to us */
 	if (x != NULL && x->generation == m->hdr.sender_gen &&
 	    x->status == HS_WIRE_ST_DEAD && n->membership)

@@ -491,7 +491,7 @@ hs_node_merge(struct hs_node *n, const struct hs_wire_msg *m,
 			struct hs_wire_digest d;
 
 			hs_wire_digest_get(m, i, &d);
-			hs_mb_on_digest(n, &d, now);
+			hs_mb_on_digest(n, &d, m->hdr.sender_id, now);
 		}
 	if (hs_wire_has(m, HS_WIRE_SEC_AGG))
 		hs_node_merge_agg(n, m);

@@ -106,6 +106,9 @@ struct hs_member {
 	uint64_t since_ns;		/* entered its status, here */
 	uint64_t suspect_until;		/* suspect: declared dead after */
 	uint64_t told_dead_at;		/* last told it is dead */
+	uint64_t heard_ns;		/* last frame from it, directly */
+	uint64_t seen_version;		/* our max version its digests of us
+					 * have shown (this generation) */
 	struct hs_addr addr;
 	uint32_t zone;
 	uint8_t status;			/* enum hs_wire_status */
@@ -244,7 +247,7 @@ void hs_mb_on_record(struct hs_node *n, const struct hs_wire_node *r,
 void hs_mb_sync(struct hs_node *n, uint64_t id, uint64_t now);
 /* A digest's heartbeat (failure detection by heartbeats). */
 void hs_mb_on_digest(struct hs_node *n, const struct hs_wire_digest *d,
-		     uint64_t now);
+		     uint64_t sender, uint64_t now);
 /* Any valid frame from a member, directly. */
 void hs_mb_on_frame(struct hs_node *n, const struct hs_wire_msg *m,
 		    const struct hs_addr *from, uint64_t now);
