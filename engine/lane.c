@@ -113,6 +113,7 @@ hs_lane_poll(struct hs_lane *l)
 	int got, i, fwd = 0;
 
 	HS_COUNTER_INC(l->st.polls);
+	l->batching = l->txq != NULL;
 	got = hs_pktio_rx_burst(l->io, pkts, HS_NODE_RX_BURST);
 	for (i = 0; i < got; i++) {
 		struct hs_wire_msg m;
@@ -134,6 +135,8 @@ hs_lane_poll(struct hs_lane *l)
 	}
 	fwd += (int)hs_lane_forward_changes(l);
 	hs_table_ctx_flush(l->c);
+	hs_lane_tx_flush(l);
+	l->batching = false;
 	if (fwd > 0 && l->n->wake != NULL)
 		l->n->wake(l->n->wake_arg);
 	return got > 0 ? got : 0;
@@ -163,8 +166,11 @@ hs_lane_open(struct hs_node *n, unsigned idx, struct hs_pktio *io,
 			    (uint32_t)(sizeof(struct hs_fwd) + io->frame_max),
 			    &l->fwd);
 	if (rc == 0)
+		rc = hs_lane_tx_init(l);
+	if (rc == 0)
 		rc = hs_table_ctx_attach(n->t, idx, &l->c);
 	if (rc < 0) {
+		hs_lane_tx_free(l);
 		hs_spsc_destroy(l->fwd);
 		free(l->buf);
 		free(l);
@@ -181,6 +187,8 @@ hs_lane_close(struct hs_lane *l)
 	if (l == NULL || l->c == NULL)
 		return;
 	hs_lane_forward_changes(l);
+	hs_lane_tx_flush(l);
+	hs_lane_tx_free(l);
 	hs_table_ctx_detach(l->c);
 	l->c = NULL;
 	free(l->buf);
@@ -196,6 +204,7 @@ hs_lane_free(struct hs_lane *l)
 	if (l == NULL)
 		return;
 	hs_spsc_destroy(l->fwd);
+	hs_lane_tx_free(l);
 	free(l->buf);
 	free(l->all);
 	free(l);

@@ -123,6 +123,16 @@ struct hs_node_params {
 	 * 1.. are opened later with hs_lane_open. */
 	unsigned n_lanes;
 
+	/* TX bursts: inside a poll, the frames a lane sends (replies, a
+	 * round's SYNs and rumors) are copied into a batch of up to this
+	 * many and handed to the driver in one tx_burst when the poll ends
+	 * (or the batch is full): one kick of the device per burst instead
+	 * of one per frame.  Costs tx_batch x frame_budget bytes per lane.
+	 * 0 or 1 (the default, for the simulator's thousands of nodes):
+	 * every frame is handed over at once.  Sends outside a poll (API
+	 * calls) always go at once. */
+	unsigned tx_batch;
+
 	/* The application's API (engine/hearsay.h). */
 	uint32_t notify_bytes;		/* notice queue; default 1 MiB */
 	unsigned event_retention;	/* events kept per origin; default 64 */
@@ -192,6 +202,7 @@ struct hs_lane_stats {
 };
 
 #define HS_NODE_LANES_MAX	64
+#define HS_NODE_TX_BATCH_MAX	256
 
 /* Defaults for fields left zero. */
 void hs_node_params_default(struct hs_node_params *p);

@@ -88,6 +88,13 @@ struct hs_lane {
 	uint64_t lost_seen;			/* the context's changes_lost */
 	struct hs_wire_digest dig[HS_NODE_MAX_DIGESTS];
 	struct hs_wire_digest want[HS_NODE_MAX_DIGESTS];
+	uint64_t listed[HS_NODE_MAX_DIGESTS];	/* a SYN's ids, sorted */
+	/* TX batch (params.tx_batch > 1): inside a poll, frames sent are
+	 * copied here and go out in one tx_burst at its end (or when full) */
+	struct hs_pkt *txq;
+	uint8_t *txbuf;				/* tx_batch x frame_budget */
+	unsigned n_tx;
+	bool batching;				/* inside a poll */
 	struct hs_lane_stats st;		/* relaxed: read by others */
 };
 
@@ -230,6 +237,11 @@ void hs_lane_answer_ack(struct hs_lane *l, const struct hs_wire_msg *m,
 			const struct hs_addr *from);
 /* Node destroy: a closed lane's remains (NULL: a no-op). */
 void hs_lane_free(struct hs_lane *l);
+/* The TX batch: allocate (nothing when params.tx_batch < 2), send what
+ * it holds, free.  The lane's thread. */
+int hs_lane_tx_init(struct hs_lane *l);
+void hs_lane_tx_flush(struct hs_lane *l);
+void hs_lane_tx_free(struct hs_lane *l);
 /* Primary: what the open lanes forwarded (at most max items). */
 int hs_node_drain_lanes(struct hs_node *n, unsigned max);
 /* Primary: one installed entry becomes a rumor (and reaches the API). */

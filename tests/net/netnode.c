@@ -214,6 +214,7 @@ node_up(void *arg)
 	p.io = nn->io[0];
 	p.n_lanes = nn->a.workers;
 	p.table.crdp = nn->crdp;
+	p.tx_batch = 32;
 	hs_drv_thread_init(nn->drv);
 	nn->rc = hs_node_create(&p, &nn->node);
 	if (nn->rc != 0)
