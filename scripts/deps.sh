@@ -13,19 +13,26 @@ set -euo pipefail
 PACKAGES=(
 	build-essential      # gcc, make, libc headers
 	clang                # clang 14: fuzz targets and the sanitizer build
+	curl                 # tests/daemon: the control API end to end
 	dpdk-dev             # dpdk-testpmd: the reference in perf/iobench.sh
 	ethtool              # tests/net: checksum offload off on kernel veths
 	g++                  # C++ for the Google Benchmark programs in perf/
+	jq                   # tests/daemon: JSON answers checked field by field
 	iproute2             # tests/net: namespaces, veths, bridges
 	libbenchmark-dev     # Google Benchmark: micro-benchmarks
 	libclang-rt-14-dev   # libFuzzer and the ASan/UBSan runtimes for clang 14
 	libcmocka-dev        # unit tests
+	libconfig-dev        # hearsayd's configuration file
+	libcurl4-openssl-dev # the hearsay CLI's HTTP client (Unix socket)
 	libdpdk-dev          # DPDK 22.11: kernel-bypass driver (optional part)
+	libjansson-dev       # JSON: control API and CLI
+	libmicrohttpd-dev    # the control API's HTTP server
 	liburcu-dev          # QSBR RCU, cds_lfht lock-free hash table
 	libxxhash-dev        # XXH3 hash
 	meson                # build system (Debian 12 ships 1.0.1)
 	ninja-build          # build backend
 	pkg-config           # dependency lookup for meson
+	prometheus           # promtool: tests check /metrics with it
 	python3              # meson itself; scripts/test.sh parses test logs
 	tshark               # tests/net: decodes captures of our frames
 )
