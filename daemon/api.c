@@ -1547,16 +1547,13 @@ hsd_api_start(struct hsd *d)
 	}
 	if (d->conf.api.tcp[0] != '\0') {
 		struct sockaddr_in sin = { .sin_family = AF_INET };
-		char host[64], *colon;
+		uint8_t ip[4];
+		uint16_t port;
 
-		snprintf(host, sizeof(host), "%s", d->conf.api.tcp);
-		colon = strrchr(host, ':');
-		if (colon == NULL)
+		if (hs_conf_addr_parse(d->conf.api.tcp, ip, &port) != 0)
 			return -EINVAL;	/* hs_conf_check refused it */
-		*colon = '\0';
-		sin.sin_port = htons((uint16_t)atoi(colon + 1));
-		if (inet_pton(AF_INET, host, &sin.sin_addr) != 1)
-			return -EINVAL;
+		memcpy(&sin.sin_addr, ip, 4);
+		sin.sin_port = htons(port);
 		d->mhd_tcp = MHD_start_daemon(flags, 0, NULL, NULL,
 			on_request, d,
 			MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, d,

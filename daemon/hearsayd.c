@@ -423,13 +423,12 @@ hooks_make(struct hsd *d, const struct hs_conf *c, struct hs_hooks **out)
 
 /* ---- reload ---- */
 
-/* Settings that need a restart, compared section by section. */
+/* SIGHUP: apply log.level and hooks; name what needs a restart. */
 static void
 reload(struct hsd *d)
 {
 	struct hs_conf c;
-	unsigned i;
-	bool eal_same;
+	char keys[512];
 
 	if (conf_read(d, &c) != 0) {
 		HS_LOG(ERR, "daemon", "reload refused: the running "
@@ -441,17 +440,9 @@ reload(struct hsd *d)
 	if (d->hooks != NULL &&
 	    hs_hooks_reload(d->hooks, c.hooks, c.n_hooks) != 0)
 		HS_LOG(ERR, "daemon", "reload: hooks not replaced");
-	eal_same = c.dpdk.n_eal == d->conf.dpdk.n_eal;
-	for (i = 0; eal_same && i < c.dpdk.n_eal; i++)
-		eal_same = strcmp(c.dpdk.eal[i], d->conf.dpdk.eal[i]) == 0;
-#define SAME(sect) (memcmp(&c.sect, &d->conf.sect, sizeof(c.sect)) == 0)
-	if (!SAME(node) || !SAME(network) || !SAME(gossip) ||
-	    !SAME(failure) || !SAME(limits) || !SAME(workers) || !SAME(api) ||
-	    !eal_same || strcmp(c.dpdk.device, d->conf.dpdk.device) != 0)
-		HS_LOG(WARNING, "daemon", "reload: settings other than "
-		       "log.level and hooks changed: they take effect at the "
-		       "next restart");
-#undef SAME
+	if (hs_conf_diff(&d->conf, &c, true, keys, sizeof(keys)) != 0)
+		HS_LOG(WARNING, "daemon", "reload: %s changed: they take "
+		       "effect at the next restart", keys);
 	HS_LOG(NOTICE, "daemon", "reloaded %s: log.level %s, %u hooks",
 	       d->conf_path ? d->conf_path : "(defaults)", c.log.level,
 	       c.n_hooks);
