@@ -1461,7 +1461,7 @@ on_completed(void *cls, struct MHD_Connection *c, void **state,
 	}
 }
 
-static void
+static void __attribute__((format(printf, 2, 0)))
 on_mhd_log(void *cls, const char *fmt, va_list ap)
 {
 	char msg[512];
