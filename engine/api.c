@@ -369,6 +369,22 @@ hs_members(struct hs_node *n, struct hs_member_info *out, unsigned max)
 	return k;
 }
 
+unsigned
+hs_members_range(struct hs_node *n, unsigned first,
+		 struct hs_member_info *out, unsigned max)
+{
+	unsigned k = 0, i;
+
+	for (i = first; i < n->mb.n + 1 && k < max; i++) {
+		if (i == 0)
+			hs_info_fill(n, n->p.id, NULL, &out[k++]);
+		else
+			hs_info_fill(n, n->mb.m[i - 1].id, &n->mb.m[i - 1],
+				     &out[k++]);
+	}
+	return k;
+}
+
 int
 hs_member(struct hs_node *n, uint64_t id, struct hs_member_info *out)
 {

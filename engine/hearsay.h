@@ -110,6 +110,12 @@ struct hs_member_info {
  * out == NULL, how many there are. */
 unsigned hs_members(struct hs_node *n, struct hs_member_info *out,
 		    unsigned max);
+/* The same from position first (0: ourselves, then the members in the
+ * order hs_members gives), up to max: so that a caller copies a large
+ * list in slices, each one short call.  Returns how many were written
+ * (0 past the end). */
+unsigned hs_members_range(struct hs_node *n, unsigned first,
+			  struct hs_member_info *out, unsigned max);
 /* One member (or ourselves): 0 or -ENOENT. */
 int hs_member(struct hs_node *n, uint64_t id, struct hs_member_info *out);
 /* A random live peer (alive or suspect, not us): 0 or -ENOENT. */
