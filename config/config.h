@@ -74,7 +74,7 @@ struct hs_conf {
 		uint64_t id;			/* 0: derived from the name */
 		char rack[65];			/* "": none */
 		uint32_t cluster;		/* default 1 */
-		uint64_t generation;		/* 0: wall-clock seconds at
+		uint64_t generation;		/* 0: wall-clock milliseconds at
 						 * start (grows per restart) */
 	} node;
 	struct {
