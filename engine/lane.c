@@ -134,7 +134,10 @@ hs_lane_poll(struct hs_lane *l)
 		}
 	}
 	fwd += (int)hs_lane_forward_changes(l);
-	hs_table_ctx_flush(l->c);
+	/* replaced entries to call_rcu when idle (or every 512: table.c),
+	 * not every poll: see hs_node_poll */
+	if (got <= 0)
+		hs_table_ctx_flush(l->c);
 	hs_lane_tx_flush(l);
 	l->batching = false;
 	if (fwd > 0 && l->n->wake != NULL)

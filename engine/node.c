@@ -1108,9 +1108,16 @@ hs_node_poll(struct hs_node *n)
 		hs_node_round(n, now);
 		hs_node_schedule(n, now);
 		__atomic_store_n(&n->epoch, n->st.rounds, __ATOMIC_RELAXED);
+		/* replaced entries go to call_rcu in batches of up to 512
+		 * (table.c): handed over every round and when idle, not every
+		 * poll, where a busy queue's polls of one or two frames made
+		 * call_rcu batches of 23 entries and call_rcu cost a fifth of
+		 * the fresh-merge path (measured on memif) */
+		hs_table_ctx_flush(n->c);
 		work++;
+	} else if (work == 0) {
+		hs_table_ctx_flush(n->c);
 	}
-	hs_table_ctx_flush(n->c);
 	hs_lane_tx_flush(&n->l0);
 	n->l0.batching = false;
 	return work;
