@@ -55,6 +55,7 @@
 #include <xxhash.h>
 
 #include "config/config.h"
+#include "config/socket.h"
 
 #define SRC_DEFAULT		0
 #define SRC_CMDLINE		1
@@ -1565,8 +1566,7 @@ hs_conf_default(struct hs_conf *c)
 	c->limits.event_retention = 64;
 	c->workers.count = 1;
 	store_str(c->workers.poll, sizeof(c->workers.poll), "adaptive");
-	store_str(c->api.socket, sizeof(c->api.socket),
-		  "/run/hearsay/hearsayd.sock");
+	hs_default_socket(c->api.socket, sizeof(c->api.socket));
 	store_str(c->log.level, sizeof(c->log.level), "notice");
 }
 

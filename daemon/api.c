@@ -223,7 +223,9 @@ member_json(const struct hs_member_info *m, uint64_t now)
 	json_object_set_new(o, "generation", json_integer((json_int_t)m->generation));
 	json_object_set_new(o, "incarnation", json_integer((json_int_t)m->incarnation));
 	json_object_set_new(o, "heartbeat", json_integer((json_int_t)m->heartbeat));
-	json_object_set_new(o, "phi", json_real(isfinite(m->phi) ? m->phi : 1e9));
+	/* phi of a member not heard for long is infinite: null in JSON */
+	json_object_set_new(o, "phi", isfinite(m->phi) ? json_real(m->phi) :
+							 json_null());
 	json_object_set_new(o, "address", json_string(addr));
 	json_object_set_new(o, "rack", json_string(m->rack));
 	if (m->self || m->since_ns == 0 || m->since_ns > now)
@@ -987,7 +989,8 @@ static void
 prom_one(struct prom *p, const char *name, const char *type,
 	 const char *help, const char *sect, const char *field)
 {
-	json_t *v = json_object_get(json_object_get(p->s, sect), field);
+	json_t *v = json_object_get(*sect ? json_object_get(p->s, sect) : p->s,
+				    field);
 
 	prom_family(p, name, type, help);
 	fprintf(p->f, "hearsay_%s %.17g\n", name,

@@ -50,6 +50,8 @@
 #include <curl/curl.h>
 #include <jansson.h>
 
+#include "config/socket.h"
+
 /* Exit statuses: part of the interface (--help, docs/CLI.md). */
 #define CLI_EXIT_OK		0	/* done */
 #define CLI_EXIT_FAILED		1	/* the request failed (4xx, 5xx, ...) */
@@ -60,7 +62,6 @@
 /* Internal: a signal stopped watch or top (they exit 0). */
 #define CLI_INTERRUPTED		(-1)
 
-#define CLI_DEFAULT_SOCKET	"/run/hearsay/hearsayd.sock"
 #define CLI_DEFAULT_TIMEOUT_MS	10000L
 /* The server's own default for ?timeout_ms (docs/API.md). */
 #define CLI_DEFAULT_WAIT_MS	5000L
@@ -847,6 +848,7 @@ struct cli {
 	struct curl_slist *hdr_body;	/* PUT and POST: raw bytes */
 	struct curl_slist *hdr_sse;	/* the event stream */
 	const char *socket_path;	/* NULL with --http */
+	char default_socket[108];	/* config/socket.h */
 	const char *http;		/* HOST:PORT, or NULL */
 	struct cli_buf base_url;	/* http://localhost or http://HOST:PORT */
 	struct cli_buf where;		/* for messages */
@@ -2559,7 +2561,9 @@ cli_usage(FILE *f)
 "\n"
 "Options (before or after the command):\n"
 "  --socket PATH      hearsayd's Unix socket (default $HEARSAY_SOCKET, else\n"
-"                     " CLI_DEFAULT_SOCKET ")\n"
+"                     hearsayd's default: " HS_SOCKET_ROOT " as\n"
+"                     root, $XDG_RUNTIME_DIR/hearsay/hearsayd.sock or\n"
+"                     /tmp/hearsay-UID/hearsayd.sock for other users)\n"
 "  --http HOST:PORT   its loopback TCP port instead (api.tcp), e.g.\n"
 "                     127.0.0.1:7947\n"
 "  --json             print the server's JSON instead of tables\n"
@@ -2824,9 +2828,10 @@ cli_setup(struct cli *c)
 	if (c->http != NULL && c->socket_path != NULL)
 		return cli_fail(c, CLI_EXIT_USAGE, "--socket and --http "
 				"exclude each other (see --help)");
+	hs_default_socket(c->default_socket, sizeof(c->default_socket));
 	if (c->http == NULL && c->socket_path == NULL)
 		c->socket_path = env != NULL && env[0] != '\0' ? env :
-				 CLI_DEFAULT_SOCKET;
+				 c->default_socket;
 	if (c->http != NULL)
 		rc = cli_buf_addf(&c->base_url, "http://%s", c->http) |
 		     cli_buf_addf(&c->where, "http://%s", c->http);

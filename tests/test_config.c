@@ -21,6 +21,7 @@
 #include <cmocka.h>
 
 #include "config/config.h"
+#include "config/socket.h"
 #include "tests/hs_test.h"
 
 #ifndef HS_TEST_CONFIG_DIR
@@ -156,7 +157,12 @@ test_defaults(void **state)
 	assert_int_equal(c->workers.count, 1);
 	assert_int_equal(c->workers.n_cpus, 0);
 	assert_string_equal(c->workers.poll, "adaptive");
-	assert_string_equal(c->api.socket, "/run/hearsay/hearsayd.sock");
+	{
+		char want[sizeof(c->api.socket)];
+
+		hs_default_socket(want, sizeof(want));
+		assert_string_equal(c->api.socket, want);
+	}
 	assert_string_equal(c->api.tcp, "");
 	assert_string_equal(c->log.level, "notice");
 	assert_int_equal(c->n_hooks, 0);

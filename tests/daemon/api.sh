@@ -199,6 +199,10 @@ if command -v promtool >/dev/null; then
 	api 1 GET /metrics | sed '$d' >"$WORK/metrics"
 	promtool check metrics <"$WORK/metrics" || fail "promtool rejects /metrics"
 	grep -q '^hearsay_members{status="alive"} 3$' "$WORK/metrics" || fail "metrics: members: $(grep members "$WORK/metrics")"
+	awk '/^hearsay_uptime_seconds /{ up = $2 } END { exit !(up > 0) }' "$WORK/metrics" ||
+		fail "metrics: uptime: $(grep uptime "$WORK/metrics")"
+	awk '/^hearsay_rx_frames_total\{queue="0"\} /{ n = $2 } END { exit !(n > 0) }' "$WORK/metrics" ||
+		fail "metrics: rx frames: $(grep rx_frames "$WORK/metrics")"
 	log "promtool accepts /metrics"
 else
 	fail "promtool missing (scripts/deps.sh installs prometheus)"
