@@ -15,7 +15,8 @@
 # Without root: says so and runs the same steps on the udp driver, five
 # daemons on 127.0.0.1 (no namespaces, no privilege).
 #
-# HS_DEMO_DRIVER=dpdk-af_packet|afpacket|udp picks another datapath (root).
+# HS_DEMO_DRIVER=dpdk-af_packet|afpacket|udp picks another datapath (root);
+# HS_DEMO_LOCAL=1 runs the unprivileged version even as root.
 # Exits non-zero if a step does not show what it should.
 set -euo pipefail
 
@@ -40,7 +41,7 @@ HEARSAY=$PWD/build/daemon/hearsay
 [[ -x $HEARSAYD && -x $HEARSAY ]] || die "hearsayd was not built (meson summary says why)"
 
 # ---- two ways to run a node: namespaces (root) or 127.0.0.1 (anyone)
-if ((EUID == 0)); then
+if ((EUID == 0)) && [[ ${HS_DEMO_LOCAL:-0} != 1 ]]; then
 	MODE=netns
 	CL=./scripts/cluster.sh
 	export HS_CLUSTER_NAME=hsdemo
@@ -49,6 +50,7 @@ if ((EUID == 0)); then
 	kill_node() { "$CL" kill "$1"; }
 	stop_node() { "$CL" stop-node "$1"; }
 	teardown() { "$CL" stop >/dev/null 2>&1 || true; }
+	pre_clean() { teardown; }	# a cluster left by an interrupted demo
 else
 	MODE=local
 	DRIVER=udp
@@ -63,19 +65,25 @@ else
 				-s gossip.seeds=127.0.0.1:$((BASE + 1)) \
 				-s api.socket="$WORK/n$i.sock" 2>"$WORK/n$i.log" &
 			pids[i]=$!
+			disown	# no "Killed" line from the shell when one is killed
 			for _ in $(seq 50); do [[ -S $WORK/n$i.sock ]] && break; sleep 0.1; done
 			[[ -S $WORK/n$i.sock ]] || { tail "$WORK/n$i.log"; return 1; }
 		done
 	}
 	kill_node() { kill -KILL "${pids[$1]}"; }
-	stop_node() { kill -TERM "${pids[$1]}"; wait "${pids[$1]}" || true; }
+	stop_node() {	# SIGTERM, then until it has exited (at most 10 s)
+		local p=${pids[$1]} k
+		kill -TERM "$p"
+		for k in $(seq 100); do kill -0 "$p" 2>/dev/null || return 0; sleep 0.1; done
+	}
 	teardown() {
 		local p
 		for p in "${pids[@]}"; do kill -KILL "$p" 2>/dev/null || true; done
-		wait 2>/dev/null || true
 		rm -rf "$WORK"
 	}
-	echo "demo: not root: no namespaces or DPDK; running the same steps on the"
+	pre_clean() { :; }
+	((EUID == 0)) || echo "demo: not root: no namespaces or DPDK; running the same steps on the"
+	((EUID != 0)) || echo "demo: HS_DEMO_LOCAL=1: running the same steps on the"
 	echo "demo: udp driver, $N daemons on 127.0.0.1 (run as root for the DPDK datapath)"
 fi
 trap teardown EXIT
@@ -95,7 +103,7 @@ status_is() { [[ $(cli "$1" --json member "$2" | jq -r .status) == "$3" ]]; }
 all_alive() { local i; for ((i = 1; i <= N; i++)); do [[ $(count "$i" alive) == "$N" ]] || return 1; done; }
 
 say "starting $N hearsayd nodes, driver $DRIVER ($MODE)"
-teardown
+pre_clean
 start_all
 t0=$SECONDS
 wait_for 30 all_alive || { cli 1 members; die "the members did not converge"; }

@@ -194,6 +194,33 @@ grep -qx 'HEARSAY_EVENT=change' "$WORK/hook/hooked_x.env" && grep -qx 'HEARSAY_N
 	fail "hook env: $(cat "$WORK/hook/hooked_x.env")"
 log "event streamed to another node; change hook ran with env and stdin"
 
+# ---- 5b. the CLI: info, publish, watch, top, exit codes
+H3=("$HEARSAY" --socket "$(sock 3)")
+[[ $("${H3[@]}" --json info | jq -r .name) == n3 ]] || fail "CLI info --json"
+"${H3[@]}" info | grep -q 'n3' || fail "CLI info: $("${H3[@]}" info)"
+timeout 15 "${H3[@]}" --json watch --types event >"$WORK/watch" 2>/dev/null &
+wpid=$!
+pids+=($wpid)
+# the stream may not be registered yet when the first event goes out:
+# publish until one comes through (each is a new event)
+publish_seen() {
+	"$HEARSAY" --socket "$(sock 1)" publish 'from the cli' >/dev/null || return 1
+	sleep 0.3
+	grep -q 'from the cli' "$WORK/watch"
+}
+until_ok 10 publish_seen || fail "CLI watch did not show the event: $(cat "$WORK/watch")"
+jq -e 'select(.type == "event") | .payload == "from the cli"' "$WORK/watch" >/dev/null || fail "CLI watch --json: $(cat "$WORK/watch")"
+kill "$wpid" 2>/dev/null || true
+"${H3[@]}" top --iterations 1 --interval-ms 100 >"$WORK/top" 2>&1 || fail "CLI top: $(cat "$WORK/top")"
+for n in n1 n2 n3; do grep -q "$n" "$WORK/top" || fail "CLI top does not list $n: $(cat "$WORK/top")"; done
+rc=0; "$HEARSAY" --socket "$WORK/none.sock" members >/dev/null 2>&1 || rc=$?
+((rc == 3)) || fail "CLI without a daemon: exit $rc, not 3"
+rc=0; "${H3[@]}" frobnicate >/dev/null 2>&1 || rc=$?
+((rc == 2)) || fail "CLI unknown command: exit $rc, not 2"
+rc=0; "${H3[@]}" put hs.rack x >/dev/null 2>&1 || rc=$?
+((rc == 1)) || fail "CLI put of an hs. key: exit $rc, not 1"
+log "CLI: info, publish, watch, top; exit codes 1, 2, 3, 4"
+
 # ---- 6. metrics, reload
 if command -v promtool >/dev/null; then
 	api 1 GET /metrics | sed '$d' >"$WORK/metrics"
