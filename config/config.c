@@ -114,6 +114,7 @@ enum conf_key_id {
 	KEY_WORKERS_COUNT,
 	KEY_WORKERS_CPUS,
 	KEY_WORKERS_POLL,
+	KEY_WORKERS_SPIN_US,
 	KEY_API_SOCKET,
 	KEY_API_TCP,
 	KEY_LOG_LEVEL,
@@ -234,6 +235,8 @@ static const struct conf_key keys[KEY_COUNT] = {
 		FIELD(workers.cpus) },
 	[KEY_WORKERS_POLL] = { "workers", "poll", KIND_STR,
 		FIELD(workers.poll), .choices = polls },
+	[KEY_WORKERS_SPIN_US] = { "workers", "spin_us", KIND_UINT,
+		FIELD(workers.spin_us), .min = 1, .max = 100000 },
 	[KEY_API_SOCKET] = { "api", "socket", KIND_STR, FIELD(api.socket),
 		.min = 0, .max = sizeof(((struct sockaddr_un *)NULL)->sun_path) - 1,
 		.why = "sun_path" },
@@ -1566,6 +1569,7 @@ hs_conf_default(struct hs_conf *c)
 	c->limits.event_retention = 64;
 	c->workers.count = 1;
 	store_str(c->workers.poll, sizeof(c->workers.poll), "adaptive");
+	c->workers.spin_us = 20;
 	hs_default_socket(c->api.socket, sizeof(c->api.socket));
 	store_str(c->log.level, sizeof(c->log.level), "notice");
 }

@@ -118,6 +118,8 @@ struct hs_conf {
 		int cpus[HS_CONF_CPUS_MAX];	/* pin worker i to cpus[i] */
 		unsigned n_cpus;		/* 0: not pinned */
 		char poll[16];			/* busy | adaptive (default) */
+		uint32_t spin_us;		/* adaptive: poll this long after
+						 * work before sleeping; 20 */
 	} workers;
 	struct {
 		char socket[HS_CONF_PATH_MAX];	/* default

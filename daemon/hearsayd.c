@@ -547,6 +547,7 @@ start(struct hsd *d)
 			.cpu = k < c->workers.n_cpus ? c->workers.cpus[k] : -1,
 			.mode = strcmp(c->workers.poll, "busy") == 0 ?
 					HS_POLL_BUSY : HS_POLL_ADAPTIVE,
+			.idle_ns = (uint64_t)c->workers.spin_us * 1000,
 		};
 		char name[16];
 

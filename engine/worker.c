@@ -186,7 +186,7 @@ hs_worker_create(const struct hs_worker_params *params,
 	w->p = *params;
 	cds_wfcq_init(&w->qh, &w->qt);
 	if (w->p.idle_ns == 0)
-		w->p.idle_ns = 200000;
+		w->p.idle_ns = 20000;
 	if (w->p.max_sleep_ns == 0)
 		w->p.max_sleep_ns = 10000000;
 	if (w->p.nofd_sleep_ns == 0)

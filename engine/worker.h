@@ -49,7 +49,11 @@ struct hs_worker_params {
 	int cpu;			/* pin to this CPU; -1: not pinned */
 	uint8_t mode;			/* enum hs_poll_mode */
 	uint64_t idle_ns;		/* adaptive: idle this long, then
-					 * sleep; default 200 us */
+					 * sleep; default 20 us (200 us
+					 * spun after every frame cost an
+					 * idle daemon 10 % of a core at 10
+					 * ms rounds, 20 us 1.9 %, none
+					 * 1.8 %) */
 	uint64_t max_sleep_ns;		/* adaptive: longest sleep; default
 					 * 10 ms */
 	uint64_t nofd_sleep_ns;		/* adaptive, with a node or lane that
