@@ -295,17 +295,23 @@ member_get(void *arg)
 	m->rc = hs_member(m->d->node, m->id, &m->mi);
 }
 
+/* Notice types and hook events are the same list, one apart. */
+_Static_assert(HS_NOTICE_JOIN - HS_NOTICE_JOIN == HS_CONF_EV_JOIN &&
+	       HS_NOTICE_ALIVE - HS_NOTICE_JOIN == HS_CONF_EV_ALIVE &&
+	       HS_NOTICE_SUSPECT - HS_NOTICE_JOIN == HS_CONF_EV_SUSPECT &&
+	       HS_NOTICE_DEAD - HS_NOTICE_JOIN == HS_CONF_EV_DEAD &&
+	       HS_NOTICE_LEAVE - HS_NOTICE_JOIN == HS_CONF_EV_LEAVE &&
+	       HS_NOTICE_CHANGE - HS_NOTICE_JOIN == HS_CONF_EV_CHANGE &&
+	       HS_NOTICE_EVENT - HS_NOTICE_JOIN == HS_CONF_EV_EVENT,
+	       "notice types and hook events differ");
 static const char *
 notice_type_str(uint8_t t)
 {
-	static const char *const names[] = {
-		[HS_NOTICE_JOIN] = "join",	 [HS_NOTICE_ALIVE] = "alive",
-		[HS_NOTICE_SUSPECT] = "suspect", [HS_NOTICE_DEAD] = "dead",
-		[HS_NOTICE_LEAVE] = "leave",	 [HS_NOTICE_CHANGE] = "change",
-		[HS_NOTICE_EVENT] = "event",
-	};
+	const char *s = t >= HS_NOTICE_JOIN && t <= HS_NOTICE_MAX ?
+			hs_conf_event_name((enum hs_conf_event)(t - HS_NOTICE_JOIN)) :
+			NULL;
 
-	return t >= 1 && t <= HS_NOTICE_MAX ? names[t] : "unknown";
+	return s != NULL ? s : "unknown";
 }
 
 /*

@@ -47,16 +47,6 @@
 #define HOOK_READ_AT_EXIT	65536	/* one pipe's worth */
 #define HOOK_DROP_WARN_NS	1000000000ull
 
-static const char *const hook_ev_names[HS_CONF_EV_COUNT] = {
-	[HS_CONF_EV_JOIN] = "join",
-	[HS_CONF_EV_ALIVE] = "alive",
-	[HS_CONF_EV_SUSPECT] = "suspect",
-	[HS_CONF_EV_DEAD] = "dead",
-	[HS_CONF_EV_LEAVE] = "leave",
-	[HS_CONF_EV_CHANGE] = "change",
-	[HS_CONF_EV_EVENT] = "event",
-};
-
 /* One fired event, shared by the runs it asked for. */
 struct hs_hook_ev {
 	unsigned refs;
@@ -204,7 +194,7 @@ ev_env(struct env_build *b, const struct hs_hooks *h,
        const struct hs_hook_event *e)
 {
 	env_add_str(b, "PATH", HOOK_PATH);
-	env_add_str(b, "HEARSAY_EVENT", hook_ev_names[e->type]);
+	env_add_str(b, "HEARSAY_EVENT", hs_conf_event_name(e->type));
 	env_add_str(b, "HEARSAY_SELF_ID", h->self_id);
 	env_add_str(b, "HEARSAY_SELF_NAME", h->self_name);
 	env_add_u64(b, "HEARSAY_NODE_ID", e->node_id);
@@ -340,7 +330,7 @@ job_free(struct hs_hook_job *j)
 static const char *
 job_ev_name(const struct hs_hook_job *j)
 {
-	return hook_ev_names[j->ev->type];
+	return hs_conf_event_name(j->ev->type);
 }
 
 /* ---- drops ----------------------------------------------------------- */
@@ -353,7 +343,7 @@ drop_warn(struct hs_hooks *h, uint64_t now)
 	       "last on %s; %" PRIu64 " in all)",
 	       h->drops_unlogged, h->drop_warned ? " since the last warning" : "",
 	       h->drop_reason, h->n_running, h->q_len,
-	       hook_ev_names[h->drop_type], h->st.dropped);
+	       hs_conf_event_name(h->drop_type), h->st.dropped);
 	h->drops_unlogged = 0;
 	h->drop_warn_ns = now;
 	h->drop_warned = true;
