@@ -1334,66 +1334,53 @@ cli_cmd_members(struct cli *c, char **args, int n_args)
 	return rc;
 }
 
-/* member NODE: GET /v1/members/{node}, as "key: value" lines. */
+/* GET path (its "%s", if any, is arg, percent-encoded) as "key: value"
+ * lines, nested objects flattened ("node.rx_frames: ..."). */
+static int
+cli_show_path(struct cli *c, const char *path, const char *arg)
+{
+	struct cli_buf url = { 0 };
+	int rc;
+
+	rc = cli_url(c, &url, path, arg);
+	if (rc == 0)
+		rc = cli_show_kv(c, &url);
+	cli_buf_free(&url);
+	return rc;
+}
+
+/* member NODE: GET /v1/members/{node}. */
 static int
 cli_cmd_member(struct cli *c, char **args, int n_args)
 {
-	struct cli_buf url = { 0 };
-	int rc;
-
 	(void)n_args;
-	rc = cli_url(c, &url, "/v1/members/%s", args[0]);
-	if (rc == 0)
-		rc = cli_show_kv(c, &url);
-	cli_buf_free(&url);
-	return rc;
+	return cli_show_path(c, "/v1/members/%s", args[0]);
 }
 
-/* info: GET /v1/info, as "key: value" lines (nested objects flattened). */
+/* info: GET /v1/info. */
 static int
 cli_cmd_info(struct cli *c, char **args, int n_args)
 {
-	struct cli_buf url = { 0 };
-	int rc;
-
 	(void)args;
 	(void)n_args;
-	rc = cli_url(c, &url, "/v1/info");
-	if (rc == 0)
-		rc = cli_show_kv(c, &url);
-	cli_buf_free(&url);
-	return rc;
+	return cli_show_path(c, "/v1/info", NULL);
 }
 
-/* stats: GET /v1/stats, flattened: "node.rx_frames:", "lanes.0.rx:". */
+/* stats: GET /v1/stats. */
 static int
 cli_cmd_stats(struct cli *c, char **args, int n_args)
 {
-	struct cli_buf url = { 0 };
-	int rc;
-
 	(void)args;
 	(void)n_args;
-	rc = cli_url(c, &url, "/v1/stats");
-	if (rc == 0)
-		rc = cli_show_kv(c, &url);
-	cli_buf_free(&url);
-	return rc;
+	return cli_show_path(c, "/v1/stats", NULL);
 }
 
-/* aggregate KEY: GET /v1/aggregate/{key}, as "key: value" lines. */
+/* aggregate KEY: GET /v1/aggregate/{key}. */
 static int
 cli_cmd_aggregate(struct cli *c, char **args, int n_args)
 {
-	struct cli_buf url = { 0 };
-	int rc;
-
 	(void)n_args;
-	rc = cli_url(c, &url, "/v1/aggregate/%s", args[0]);
-	if (rc == 0)
-		rc = cli_show_kv(c, &url);
-	cli_buf_free(&url);
-	return rc;
+	return cli_show_path(c, "/v1/aggregate/%s", args[0]);
 }
 
 /*
