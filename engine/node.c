@@ -514,6 +514,55 @@ records:
 
 /* ---- receiving ---- */
 
+/*
+ * A SYN whose summary covers our bucket with the hash we compute for it:
+ * its sender holds every owner of that bucket as our snapshot does, ours
+ * included, so it holds our writes up to our snapshot's version (a write
+ * since the snapshot shows at a later SYN).  In clusters whose digests do
+ * not fit a frame, SYNs list our digest only when our bucket differs:
+ * this is how a member in sync confirms our writes (seen_version, read by
+ * writes that wait for every member).
+ */
+static void
+hs_node_summary_seen(struct hs_node *n, const struct hs_wire_msg *m)
+{
+	struct hs_lane *l = &n->l0;
+	struct hs_wire_summary sm;
+	struct hs_member *x;
+	uint64_t h = 0, mine = 0;
+	unsigned lo = 0, hi;
+	uint32_t bk;
+	bool found = false;
+
+	hs_wire_summary_get(m, &sm);
+	bk = hs_bucket_of(n->p.id, sm.n_buckets);
+	if (bk < sm.first || bk >= (uint32_t)sm.first + sm.count ||
+	    (x = hs_mb_find(n, m->hdr.sender_id)) == NULL ||
+	    x->generation != m->hdr.sender_gen ||
+	    hs_lane_snapshot(l, sm.n_buckets) <= 0)
+		return;
+	/* the snapshot is sorted by bucket: the first of ours */
+	hi = l->n_all;
+	while (lo < hi) {
+		unsigned mid = (lo + hi) / 2;
+
+		if (l->all[mid].bucket < bk)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	for (; lo < l->n_all && l->all[lo].bucket == bk; lo++) {
+		h ^= hs_bucket_term(&l->all[lo].d);
+		if (l->all[lo].d.node == n->p.id) {
+			mine = l->all[lo].d.max_version;
+			found = true;
+		}
+	}
+	if (found && h == hs_wire_rd64(sm.hashes + 8 * (bk - sm.first)) &&
+	    x->seen_version < mine)
+		x->seen_version = mine;
+}
+
 /* The node records, deltas and aggregate shares a message carries, and
  * the heartbeats its digests carry. */
 void
@@ -544,13 +593,17 @@ hs_node_merge(struct hs_node *n, const struct hs_wire_msg *m,
 				last = g.owner;
 			}
 	}
-	if (n->membership)
+	if (n->membership) {
 		for (i = 0; i < m->sec[HS_WIRE_SEC_DIGESTS].n; i++) {
 			struct hs_wire_digest d;
 
 			hs_wire_digest_get(m, i, &d);
 			hs_mb_on_digest(n, &d, m->hdr.sender_id, now);
 		}
+		if (m->hdr.type == HS_WIRE_SYN &&
+		    hs_wire_has(m, HS_WIRE_SEC_SUMMARY))
+			hs_node_summary_seen(n, m);
+	}
 	if (hs_wire_has(m, HS_WIRE_SEC_AGG))
 		hs_node_merge_agg(n, m);
 }
