@@ -874,8 +874,8 @@ stats_json(struct hsd *d)
 		NS(rounds); NS(rx_frames); NS(rx_bytes); NS(tx_frames);
 		NS(tx_bytes); NS(tx_dropped); NS(rx_bad); NS(rx_other_cluster);
 		NS(rx_self); NS(rx_unexpected); NS(syn_sent); NS(ack_sent);
-		NS(ack2_sent); NS(push_sent); NS(push_now_limited); NS(rumors);
-		NS(rumors_dropped); NS(members); NS(probes); NS(probe_acks);
+		NS(ack2_sent); NS(ack_empty); NS(push_sent);
+		NS(push_now_limited); NS(rumors); NS(rumors_dropped); NS(members); NS(probes); NS(probe_acks);
 		NS(ping_reqs); NS(probes_failed); NS(suspicions); NS(deaths);
 		NS(refutes); NS(revived); NS(forgotten); NS(stalls);
 		NS(stall_ns); NS(notices_dropped);

@@ -233,6 +233,7 @@ hs_node_lane_stats(const struct hs_node *n, unsigned idx,
 	s->tx_dropped = HS_COUNTER_READ(l->st.tx_dropped);
 	s->ack_sent = HS_COUNTER_READ(l->st.ack_sent);
 	s->ack2_sent = HS_COUNTER_READ(l->st.ack2_sent);
+	s->ack_empty = HS_COUNTER_READ(l->st.ack_empty);
 	s->merged = HS_COUNTER_READ(l->st.merged);
 	s->fwd_frames = HS_COUNTER_READ(l->st.fwd_frames);
 	s->fwd_changes = HS_COUNTER_READ(l->st.fwd_changes);

@@ -727,23 +727,36 @@ hs_lane_answer_syn(struct hs_lane *l, const struct hs_wire_msg *m,
 	const struct hs_node *n = l->n;
 	struct hs_wire_builder b;
 	struct hs_wire_hdr h;
-	unsigned n_theirs = 0, n_want, i, got, n_listed;
+	unsigned n_theirs = 0, n_want, i, got, n_listed, known;
 	uint64_t cursor = 0;
 	size_t keep;
+	int len;
 
 	if (hs_wire_has(m, HS_WIRE_SEC_SUMMARY)) {
 		n_theirs = hs_lane_syn_summary(l, m);
 	} else {
-		/* their digests, then every owner we know that they did not
-		 * list: generation 0, "send it from the start" */
-		for (i = 0; i < m->sec[HS_WIRE_SEC_DIGESTS].n &&
-			    n_theirs < HS_NODE_MAX_DIGESTS; i++)
-			hs_wire_digest_get(m, i, &l->dig[n_theirs++]);
-		for (i = 0; i < n_theirs; i++)
-			l->listed[i] = l->dig[i].node;
-		hs_u64_sort(l->listed, n_theirs);
-		n_listed = n_theirs;
-		while (n_theirs < HS_NODE_MAX_DIGESTS) {
+		/*
+		 * Their digests that differ from ours (one lookup each: a
+		 * digest equal to ours asks for nothing), then every owner we
+		 * know that they did not list: generation 0, "send it from
+		 * the start".  When the list names as many owners we hold as
+		 * we hold, none is unlisted and the table is not walked: the
+		 * steady state of a cluster whose digests fit a frame.  (A
+		 * list naming one owner twice could hide an unlisted one
+		 * from that sender for a round; our peers never send one.)
+		 */
+		n_listed = m->sec[HS_WIRE_SEC_DIGESTS].n;
+		if (n_listed > HS_NODE_MAX_DIGESTS)
+			n_listed = HS_NODE_MAX_DIGESTS;
+		for (i = 0; i < n_listed; i++)
+			hs_wire_digest_get(m, i, &l->dig[i]);
+		n_theirs = hs_table_digests_differ(l->c, l->dig, n_listed,
+						   l->dig, &known);
+		if (known < hs_table_owners(n->t))
+			n_listed = hs_lane_listed(l, m);
+		else
+			n_listed = 0;
+		while (n_listed != 0 && n_theirs < HS_NODE_MAX_DIGESTS) {
 			struct hs_wire_digest mine[32];
 
 			got = (unsigned)hs_table_digests(l->c, &cursor, mine,
@@ -759,6 +772,16 @@ hs_lane_answer_syn(struct hs_lane *l, const struct hs_wire_msg *m,
 					.node = mine[i].node };
 			}
 		}
+	}
+	/*
+	 * Nothing differs: no ACK.  An empty one would tell the initiator
+	 * only that we are alive, which is the probes' job (section 7.1 of
+	 * docs/PROTOCOL.md); in a cluster at rest it was a third of the
+	 * frames.
+	 */
+	if (n_theirs == 0) {
+		HS_COUNTER_INC(l->st.ack_empty);
+		return;
 	}
 	/* generation-0 entries are ours, not theirs: wants skips them */
 	n_want = (unsigned)hs_table_wants(l->c, l->dig, n_theirs, l->want,
@@ -781,7 +804,14 @@ hs_lane_answer_syn(struct hs_lane *l, const struct hs_wire_msg *m,
 		b.cap += (uint16_t)keep;
 	}
 	hs_lane_put_records(l, &b, l->dig, n_theirs, false);
-	hs_lane_send(l, from, hs_wire_build_end(&b));
+	len = hs_wire_build_end(&b);
+	if (len == HS_WIRE_HDR_LEN) {
+		/* digests that differ but call for nothing: only the floor
+		 * differs, or an old generation of an owner we forgot */
+		HS_COUNTER_INC(l->st.ack_empty);
+		return;
+	}
+	hs_lane_send(l, from, len);
 	HS_COUNTER_INC(l->st.ack_sent);
 }
 
@@ -1415,6 +1445,7 @@ hs_node_stats(const struct hs_node *n, struct hs_node_stats *s)
 		s->tx_dropped += ls.tx_dropped;
 		s->ack_sent += ls.ack_sent;
 		s->ack2_sent += ls.ack2_sent;
+		s->ack_empty += ls.ack_empty;
 	}
 	s->members = hs_node_n_peers(n);
 	s->rumors = n->n_rumors;

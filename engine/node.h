@@ -152,6 +152,7 @@ struct hs_node_stats {
 	uint64_t syn_sent;
 	uint64_t ack_sent;
 	uint64_t ack2_sent;
+	uint64_t ack_empty;		/* SYNs in sync: no ACK sent */
 	uint64_t push_sent;		/* rumor frames, rounds and at once */
 	uint64_t push_now_limited;	/* at-once pushes refused by the rate */
 	uint64_t rumors;		/* updates being pushed now */
@@ -194,6 +195,7 @@ struct hs_lane_stats {
 	uint64_t tx_dropped;		/* the driver did not take it */
 	uint64_t ack_sent;
 	uint64_t ack2_sent;
+	uint64_t ack_empty;		/* SYNs in sync: no ACK sent */
 	uint64_t merged;		/* entries this lane installed */
 	uint64_t fwd_frames;		/* lanes 1..: frames handed over */
 	uint64_t fwd_changes;		/* lanes 1..: entries handed over */

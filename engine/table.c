@@ -925,6 +925,14 @@ hs_table_merge_group(struct hs_table_ctx *c, const struct hs_wire_group *g)
 	low_floor = g->floor < floor;
 	contiguous = g->from_version <= w &&
 		     (!low_floor || g->from_version >= floor);
+	if (g->to_version <= w) {
+		/* Every entry lies at or below our watermark (the decoder
+		 * checked that each is within (from, to]): all known, and
+		 * the watermark stays.  The anti-entropy steady state: one
+		 * owner lookup for the group, no walk of its entries. */
+		HS_COUNTER_ADD(c->n.skipped_known, g->n_entries);
+		return 0;
+	}
 
 	/* Entries ascend: the last one is the group's highest version.  One
 	 * CAS per group, before anything is installed (see hs_apply). */
@@ -1455,6 +1463,34 @@ hs_table_digests(struct hs_table_ctx *c, uint64_t *cursor,
 	c->dig_pos = pos;
 	c->dig_live = cds_lfht_iter_get_node(&it) != NULL;
 	return (int)n;
+}
+
+unsigned
+hs_table_digests_differ(struct hs_table_ctx *c,
+			const struct hs_wire_digest *theirs, unsigned n,
+			struct hs_wire_digest *out, unsigned *known)
+{
+	unsigned i, k = 0, held = 0;
+
+	for (i = 0; i < n; i++) {
+		struct hs_wire_digest d = theirs[i];
+		struct hs_owner *o = hs_owner_find(c->t, d.node);
+		struct hs_ogen *og = o != NULL ? rcu_dereference(o->ogen) : NULL;
+
+		if (og != NULL && !og->forgotten) {
+			held++;
+			if (d.generation == og->generation &&
+			    d.max_version == __atomic_load_n(&og->watermark,
+							     __ATOMIC_ACQUIRE) &&
+			    d.floor == __atomic_load_n(&og->floor,
+						       __ATOMIC_ACQUIRE))
+				continue;
+		}
+		out[k++] = d;
+	}
+	if (known != NULL)
+		*known = held;
+	return k;
 }
 
 int

@@ -265,6 +265,21 @@ int hs_table_digests(struct hs_table_ctx *c, uint64_t *cursor,
 		     struct hs_wire_digest *out, unsigned max);
 
 /*
+ * A peer's digests against ours, one lookup each: copy to out[] (which
+ * may be theirs itself) those that can call for an answer, in order: an
+ * owner we do not hold or have forgotten, or another generation, watermark
+ * or floor than ours.  A digest equal to ours (heartbeats aside) asks for
+ * no deltas, no want and no record.  *known counts the digests of owners
+ * we hold, so that a caller can tell whether a list names every owner of
+ * ours (hs_table_owners()) without walking the table.  Returns the count
+ * copied.
+ */
+unsigned hs_table_digests_differ(struct hs_table_ctx *c,
+				 const struct hs_wire_digest *theirs,
+				 unsigned n, struct hs_wire_digest *out,
+				 unsigned *known);
+
+/*
  * Given a peer's digests, write into want[] (at most max) our digests for
  * owners where the peer is ahead of us.  Returns the count.
  */

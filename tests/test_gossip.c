@@ -536,6 +536,69 @@ test_round_bytes_bounded(void **state)
 	assert_true(b200 <= 1.5 * b50);
 }
 
+/*
+ * A cluster at rest answers SYNs with nothing: every digest agrees, so no
+ * ACK is sent (counted as ack_empty) and no ACK2 follows; the SYNs alone
+ * go out.  Then a write at one node draws ACKs again and reaches all.
+ */
+static void
+quiet_syns_unanswered(unsigned n)
+{
+	struct cluster cl;
+	struct hs_node_stats st;
+	uint64_t syn0 = 0, ack0 = 0, empty0 = 0, ack20 = 0;
+	uint64_t syn1 = 0, ack1 = 0, empty1 = 0, ack21 = 0;
+	unsigned i, r, rounds;
+
+	cluster_start(&cl, n, 0.0, test_seed + 7 * n);
+	for (i = 0; i < n; i++)
+		put_own_key(&cl, i, "q");
+	run_until(&cl, 0, n, 0, n, "q", 120);
+	for (r = 0; r < 15; r++)	/* rumors age out */
+		for (i = 0; i < INTERVAL_NS / TICK_NS; i++)
+			cluster_tick(&cl);
+	for (i = 0; i < n; i++) {
+		hs_node_stats(cl.node[i], &st);
+		syn0 += st.syn_sent;
+		ack0 += st.ack_sent;
+		ack20 += st.ack2_sent;
+		empty0 += st.ack_empty;
+	}
+	for (r = 0; r < 10; r++)
+		for (i = 0; i < INTERVAL_NS / TICK_NS; i++)
+			cluster_tick(&cl);
+	for (i = 0; i < n; i++) {
+		hs_node_stats(cl.node[i], &st);
+		syn1 += st.syn_sent;
+		ack1 += st.ack_sent;
+		ack21 += st.ack2_sent;
+		empty1 += st.ack_empty;
+	}
+	printf("# %u nodes at rest, 10 rounds: %" PRIu64 " SYNs, %" PRIu64
+	       " ACKs, %" PRIu64 " ACK2s, %" PRIu64 " SYNs unanswered\n", n,
+	       syn1 - syn0, ack1 - ack0, ack21 - ack20, empty1 - empty0);
+	assert_true(syn1 - syn0 >= (uint64_t)n * 10);
+	assert_int_equal(ack1 - ack0, 0);
+	assert_int_equal(ack21 - ack20, 0);
+	/* no loss: every SYN reached a live node and went unanswered (but
+	 * for those in flight at either end of the window: a node's SYNs
+	 * of one round at most) */
+	assert_true(empty1 - empty0 + 3 * n >= syn1 - syn0);
+	assert_true(empty1 - empty0 <= syn1 - syn0 + 3 * n);
+	put_own_key(&cl, n / 2, "after");
+	rounds = run_until(&cl, 0, n, n / 2, n / 2 + 1, "after", 60);
+	assert_true(rounds < 60);
+	cluster_stop(&cl);
+}
+
+static void
+test_quiet_syns_unanswered(void **state)
+{
+	(void)state;
+	quiet_syns_unanswered(8);	/* every digest in the SYN */
+	quiet_syns_unanswered(100);	/* bucket summaries */
+}
+
 int
 main(void)
 {
@@ -550,6 +613,7 @@ main(void)
 		cmocka_unit_test(test_push_now_small_values_only),
 		cmocka_unit_test(test_10k_members_one_frame),
 		cmocka_unit_test(test_round_bytes_bounded),
+		cmocka_unit_test(test_quiet_syns_unanswered),
 	};
 	int rc;
 
