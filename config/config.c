@@ -93,6 +93,7 @@ enum conf_key_id {
 	KEY_NET_INTERFACE,
 	KEY_NET_SOURCE_PORTS,
 	KEY_NET_FRAME_BYTES,
+	KEY_NET_UDP_CHECKSUM,
 	KEY_DPDK_DEVICE,
 	KEY_DPDK_EAL,
 	KEY_GOSSIP_SEEDS,
@@ -185,6 +186,8 @@ static const struct conf_key keys[KEY_COUNT] = {
 		.why = "IFNAMSIZ" },
 	[KEY_NET_SOURCE_PORTS] = { "network", "source_ports", KIND_UINT,
 		FIELD(network.source_ports), .min = 1, .max = 1024 },
+	[KEY_NET_UDP_CHECKSUM] = { "network", "udp_checksum", KIND_BOOL,
+		FIELD(network.udp_checksum) },
 	[KEY_NET_FRAME_BYTES] = { "network", "frame_bytes", KIND_UINT,
 		FIELD(network.frame_bytes), .min = 512, .max = 8972 },
 	[KEY_DPDK_DEVICE] = { "dpdk", "device", KIND_STR, FIELD(dpdk.device),
@@ -1553,6 +1556,7 @@ hs_conf_default(struct hs_conf *c)
 	c->network.port = 7946;
 	c->network.source_ports = 16;
 	c->network.frame_bytes = 1472;
+	c->network.udp_checksum = true;
 	c->gossip.interval_ms = 10;
 	c->gossip.fanout = 3;
 	c->gossip.push_now = true;

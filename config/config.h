@@ -84,6 +84,7 @@ struct hs_conf {
 		char interface[64];		/* afpacket: required */
 		uint16_t source_ports;		/* L2 drivers; default 16 */
 		uint16_t frame_bytes;		/* default 1472, max 8972 */
+		bool udp_checksum;		/* L2 drivers; default true */
 	} network;
 	struct {
 		char device[HS_CONF_STR_MAX];	/* dpdk: the port's name */

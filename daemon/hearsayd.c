@@ -524,6 +524,7 @@ start(struct hsd *d)
 	memcpy(dc.ip, c->network.address, 4);
 	dc.port = c->network.port;
 	dc.n_ports = c->network.source_ports;
+	dc.no_udp_csum = !c->network.udp_checksum;
 	dc.queues = c->workers.count;
 	dc.iface = c->network.interface[0] ? c->network.interface : NULL;
 	dc.dev = c->dpdk.device[0] ? c->dpdk.device : NULL;

@@ -78,6 +78,7 @@ hs_drv_open_afpacket(const struct hs_drv_conf *c, struct hs_drv *d)
 			.me = hs_drv_l2_if(c),
 			/* one group per port and namespace */
 			.fanout_group = d->n > 1 ? c->port : 0,
+			.no_udp_csum = c->no_udp_csum,
 		};
 
 		rc = hs_afpacket_open(&p, &d->q[k]);
@@ -122,6 +123,7 @@ hs_drv_open_dpdk(const struct hs_drv_conf *c, struct hs_drv *d)
 	p.dev = c->dev;
 	p.n_queues = d->n;
 	p.me = hs_drv_l2_if(c);
+	p.no_udp_csum = c->no_udp_csum;
 	rc = hs_dpdk_port_open(&p, &d->port);
 	if (rc != 0) {
 		fprintf(stderr, "dpdk driver: port %s: %s\n", c->dev,

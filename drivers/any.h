@@ -41,6 +41,8 @@ struct hs_drv_conf {
 	const char *dev;	/* dpdk: the port's name */
 	const char *eal;	/* dpdk: EAL arguments */
 	uint16_t frame_max;	/* udp: largest datagram; default 1472 */
+	bool no_udp_csum;	/* L2 drivers: send UDP checksum 0 where the
+				 * device does not compute it */
 };
 
 struct hs_drv;

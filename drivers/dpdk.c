@@ -71,6 +71,7 @@ struct hs_dpdk_queue {
 	uint16_t ip_id;
 	unsigned burst;
 	bool tx_offload;
+	bool udp_csum;			/* computed in software */
 	struct rte_mempool *mp;
 	struct hs_l2_arp *arp;
 	struct rte_ring *arp_ring;	/* MP/SC, from the other queues; NULL
@@ -526,7 +527,7 @@ hs_dpdk_tx_one(struct hs_dpdk_queue *q, const struct hs_pkt *p,
 	frame = rte_pktmbuf_mtod(m, uint8_t *);
 	len = hs_l2_build_udp(frame, rte_pktmbuf_tailroom(m), &q->me, mac,
 			      &p->peer, hs_dpdk_sport(q, &p->peer), &q->ip_id,
-			      p->data, p->len, !q->tx_offload);
+			      p->data, p->len, q->udp_csum);
 	if (len < 0) {
 		rte_pktmbuf_free(m);
 		b->invalid++;
@@ -658,6 +659,7 @@ hs_dpdk_queue_create(struct hs_dpdk_port *port, unsigned qid, int socket,
 	q->n_ports = me->n_ports != 0 ? me->n_ports : 1;
 	q->burst = p->burst;
 	q->tx_offload = port->info.tx_csum_offload;
+	q->udp_csum = !q->tx_offload && !p->no_udp_csum;
 	q->mp = port->mp;
 	rc = hs_l2_arp_create(p->arp_capacity, p->arp_ttl_ns, &q->arp);
 	if (rc < 0)
@@ -948,7 +950,9 @@ hs_dpdk_port_open(const struct hs_dpdk_port_params *params,
 	       p.dev, di.driver_name, p.n_queues, rx_desc, tx_desc,
 	       port->info.n_mbufs, port->info.mtu, port->info.rss_hf,
 	       port->info.rss_capa,
-	       port->info.tx_csum_offload ? "by the device" : "in software",
+	       port->info.tx_csum_offload ? "by the device" :
+	       p.no_udp_csum ? "IPv4 in software, UDP none (0)" :
+			       "in software",
 	       me.mac[0], me.mac[1], me.mac[2], me.mac[3], me.mac[4],
 	       me.mac[5], port->info.promiscuous ? ", promiscuous" : "");
 	return 0;

@@ -45,8 +45,10 @@
  *
  * Checksums: IPv4 and UDP checksums are computed by the device when it
  * offers both TX offloads (hs_dpdk_info.tx_csum_offload), in software
- * otherwise; received ones are always checked in software by hs_l2_parse
- * (it costs one pass over a datagram that the engine reads anyway).
+ * otherwise, or, with no_udp_csum, the UDP one is sent as 0 ("none", RFC
+ * 768, as VXLAN senders do): a pass over the datagram saved per frame
+ * where the Ethernet FCS guards the link.  Received ones are always
+ * checked in software by hs_l2_parse when not 0.
  *
  * Virtual devices, as measured with DPDK 22.11: net_af_packet, net_af_xdp,
  * net_memif, net_ring and net_null offer no checksum offload, net_tap
@@ -151,6 +153,9 @@ struct hs_dpdk_port_params {
 					 * 60 s */
 	const struct hs_dpdk_neigh *neighbours;	/* static entries */
 	unsigned n_neighbours;
+	bool no_udp_csum;		/* a device without UDP checksum
+					 * offload: send 0 (none) instead of
+					 * computing it in software */
 };
 
 /* What a port was set up with, as the device allowed it. */

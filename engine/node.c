@@ -1181,9 +1181,10 @@ hs_node_poll(struct hs_node *n)
 		work += got;
 	if (n->p.n_lanes > 1)
 		work += hs_node_drain_lanes(n, HS_LANE_FWD_SLOTS);
-	/* the burst took time: read the clock again, but only then (a read
-	 * costs 20-60 ns here, as much as a poll that finds nothing) */
-	if (work != 0)
+	/* a long burst took time: read the clock again, but only then (a
+	 * read costs 20-60 ns here, as much as a poll that finds nothing; a
+	 * few frames take microseconds, and the timers are milliseconds) */
+	if (work >= HS_NODE_REREAD_CLOCK)
 		now = hs_node_now(n);
 	hs_node_take_rumors(n, now);
 	hs_mb_poll(n, now);

@@ -22,6 +22,8 @@
 #include "engine/wire.h"
 
 #define HS_NODE_RX_BURST	32
+/* frames (and lane hand-overs) after which a poll reads the clock again */
+#define HS_NODE_REREAD_CLOCK	8
 #define HS_NODE_MAX_DIGESTS	256	/* a SYN's digests + owners it lacks */
 #define HS_NODE_MAX_RECORDS	8	/* node records per ACK/ACK2 */
 #define HS_NODE_RUMORS		256	/* updates pushed at once, at most */

@@ -95,7 +95,8 @@ usage(void)
 		"usage: hearsay-iobench --role sink|gen --workload "
 		"known|fresh|sync --driver udp|afpacket|dpdk --ip A.B.C.D "
 		"--peer A.B.C.D [--port P] [--iface IF] [--dev NAME] "
-		"[--eal ARGS] [--seconds S] [--owners N] [--cpu C] [--json]\n");
+		"[--eal ARGS] [--seconds S] [--owners N] [--cpu C] [--json] "
+		"[--no-udp-csum]\n");
 	exit(2);
 }
 
@@ -116,6 +117,7 @@ parse(int argc, char **argv, struct args *a)
 		{ "owners", required_argument, NULL, 'o' },
 		{ "cpu", required_argument, NULL, 'c' },
 		{ "json", no_argument, NULL, 'j' },
+		{ "no-udp-csum", no_argument, NULL, 'n' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct in_addr in;
@@ -150,6 +152,7 @@ parse(int argc, char **argv, struct args *a)
 		case 'o': a->owners = (unsigned)atoi(optarg); break;
 		case 'c': a->cpu = atoi(optarg); break;
 		case 'j': a->json = true; break;
+		case 'n': a->dc.no_udp_csum = true; break;
 		default: usage();
 		}
 	}

@@ -16,7 +16,9 @@
 #   testpmd   rxonly <- txonly, at the gossip frames' sizes
 #   hearsay   sink (a real node, one worker) <- hearsay-iobench gen,
 #             workloads known (deltas the sink holds), fresh (new versions:
-#             every entry merged), sync (SYNs in sync, an ACK back for each)
+#             every entry merged), sync (SYNs in sync: nothing to merge,
+#             nothing to answer), known0 (known, sent with UDP checksum 0:
+#             network.udp_checksum = false; L2 drivers only)
 # and prints one table: frames/s (median of 100 ms samples), entries/s
 # merged, and the ratios the issue asks for.  Needs root.  Cleans up its
 # namespaces, processes and /var/run/dpdk/<prefix> on exit.
@@ -109,11 +111,12 @@ ours_pair() {	# NAME WORKLOAD DRIVER SINK_NS GEN_NS SINK_ARGS -- GEN_ARGS
 	while [[ $1 != -- ]]; do sargs+=("$1"); shift; done
 	shift
 	gargs=("$@")
+	[[ $wl == known0 ]] && gargs+=(--no-udp-csum)
 	run_pair "$name" \
-		$sns "$IOB" --role sink --workload "$wl" --driver "$drv" --cpu 0 \
+		$sns "$IOB" --role sink --workload "${wl%0}" --driver "$drv" --cpu 0 \
 			--seconds "$((SECONDS_RUN + 2))" --json "${sargs[@]}" \
 		:: \
-		$gns "$IOB" --role gen --workload "$wl" --driver "$drv" --cpu 1 \
+		$gns "$IOB" --role gen --workload "${wl%0}" --driver "$drv" --cpu 1 \
 			--seconds "$SECONDS_RUN" --json "${gargs[@]}"
 	python3 - "$WORK/$name" "$name" "$wl" >>"$results" <<'EOF'
 import json, sys
@@ -175,7 +178,7 @@ for dev in ${DEVICES//,/ }; do
 		gv="net_memif0,role=client,socket=$sock"
 		testpmd_pair memif-$DELTA_LEN $DELTA_LEN "" "$sv" "" "$gv"
 		testpmd_pair memif-$SYN_LEN $SYN_LEN "" "$sv" "" "$gv"
-		for wl in known fresh sync; do
+		for wl in known known0 fresh sync; do
 			ours_pair memif-$wl $wl dpdk "" "" "${ADDR_S[@]}" --dev net_memif0 \
 				--eal "--lcores 0@0 $EAL_COMMON --file-prefix ${TAG}-s --vdev $sv" \
 				-- "${ADDR_G[@]}" --dev net_memif0 \
@@ -188,7 +191,7 @@ for dev in ${DEVICES//,/ }; do
 		pdev=${pmd%%,*}
 		testpmd_pair $dev-$DELTA_LEN $DELTA_LEN "$SA" "$pmd" "$SB" "$pmd"
 		testpmd_pair $dev-$SYN_LEN $SYN_LEN "$SA" "$pmd" "$SB" "$pmd"
-		for wl in known fresh sync; do
+		for wl in known known0 fresh sync; do
 			ours_pair $dev-$wl $wl dpdk "$SA" "$SB" "${ADDR_S[@]}" --dev "$pdev" \
 				--eal "--lcores 0@0 $EAL_COMMON --file-prefix ${TAG}-s --vdev $pmd" \
 				-- "${ADDR_G[@]}" --dev "$pdev" \
@@ -197,7 +200,9 @@ for dev in ${DEVICES//,/ }; do
 		if [[ $dev == afpacket ]]; then
 			netns_pair 1
 			for drv in afpacket udp; do
-				for wl in known fresh sync; do
+				wls="known fresh sync"
+				[[ $drv == afpacket ]] && wls="known known0 fresh sync"
+				for wl in $wls; do
 					ours_pair native-$drv-$wl $wl $drv "$SA" "$SB" \
 						"${ADDR_S[@]}" --iface veth0 -- \
 						"${ADDR_G[@]}" --iface veth0
@@ -245,7 +250,8 @@ for name, o in ours.items():
     er = "-"
     if o["wl"] == "fresh" and ref.get("both") and ref.get("one"):
         er = f"{o['ent'] / ref['both']:.2f}, {o['ent'] / ref['one']:.2f}"
-    print(f"| {dev} | {drv} | {o['wl']} | {fmt(o['rx'])} | {ent} | {er} | {fmt(o['tx'])} | {fmt(trx)} | {fmt(ttx)} | {rr} | {rt} |")
+    wl = "known, UDP csum 0" if o["wl"] == "known0" else o["wl"]
+    print(f"| {dev} | {drv} | {wl} | {fmt(o['rx'])} | {ent} | {er} | {fmt(o['tx'])} | {fmt(trx)} | {fmt(ttx)} | {rr} | {rt} |")
 if ref:
     print()
     print("in-memory decode + merge (hearsay-microbench BM_table_merge_fresh/100000/1, median of 3): "

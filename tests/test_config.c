@@ -136,6 +136,7 @@ test_defaults(void **state)
 	assert_string_equal(c->network.interface, "");
 	assert_int_equal(c->network.source_ports, 16);
 	assert_int_equal(c->network.frame_bytes, 1472);
+	assert_true(c->network.udp_checksum);
 	assert_string_equal(c->dpdk.device, "");
 	assert_int_equal(c->dpdk.n_eal, 0);
 	assert_int_equal(c->gossip.n_seeds, 0);
@@ -206,6 +207,7 @@ test_every_key(void **state)
 	assert_string_equal(c->network.interface, "veth0");
 	assert_int_equal(c->network.source_ports, 4);
 	assert_int_equal(c->network.frame_bytes, 8972);
+	assert_false(c->network.udp_checksum);
 	assert_string_equal(c->dpdk.device, "net_af_packet0,iface=veth0");
 	assert_int_equal(c->dpdk.n_eal, 3);
 	assert_string_equal(c->dpdk.eal[0], "-l");
@@ -558,14 +560,14 @@ test_check_after_overrides(void **state)
 	assert_int_equal(hs_conf_check(c, &f->e), -EINVAL);
 	assert_string_equal(f->e.key, "dpdk.device");
 
-	/* good.conf pins 2 workers on line 45; one worker is too few */
+	/* good.conf pins 2 workers on line 46; one worker is too few */
 	hs_conf_free(c);
 	hs_conf_default(c);
 	path_of(path, sizeof(path), "good.conf");
 	assert_int_equal(hs_conf_load(c, path, &f->e), 0);
 	assert_int_equal(hs_conf_set(c, "workers.count=1", &f->e), 0);
 	assert_int_equal(hs_conf_check(c, &f->e), -EINVAL);
-	assert_error(&f->e, path, 45, "workers.cpus",
+	assert_error(&f->e, path, 46, "workers.cpus",
 		     "2 cpus for 1 workers (workers.count): one cpu per worker");
 }
 

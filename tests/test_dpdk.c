@@ -586,6 +586,7 @@ test_ring_pair(void **state)
 	unsigned len;
 
 	(void)state;
+	pb.no_udp_csum = true;	/* B sends UDP checksum 0, A computes it */
 	r_ab = rte_ring_create("hs_t_ab", 1024, SOCKET_ID_ANY,
 			       RING_F_SP_ENQ | RING_F_SC_DEQ);
 	r_ba = rte_ring_create("hs_t_ba", 1024, SOCKET_ID_ANY,
@@ -648,6 +649,31 @@ test_ring_pair(void **state)
 	assert_int_equal(s.next, N);
 	s = (struct seen){ .from = to_b };
 	assert_int_equal(pump(qa, N, check_in_order, &s, NULL), N);
+
+	/* on the wire (taken off the rings by hand): A's UDP checksum is
+	 * computed and right, B's is 0 ("none"); both IPv4 ones are right */
+	for (i = 0; i < 2; i++) {
+		struct hs_pktio *q = i == 0 ? qa : qb;
+		struct rte_ring *r = i == 0 ? r_ab : r_ba;
+		struct hs_pkt one = { .data = bufs[0], .len = 200,
+				      .peer = i == 0 ? to_b : a_seen };
+		void *obj = NULL;
+		const uint8_t *fr;
+		uint16_t ucs;
+
+		assert_int_equal(hs_pktio_tx_burst(q, &one, 1), 1);
+		assert_int_equal(rte_ring_dequeue(r, &obj), 0);
+		m = obj;
+		fr = rte_pktmbuf_mtod(m, const uint8_t *);
+		assert_int_equal(hs_l2_csum(fr + 14, 20), 0);
+		ucs = (uint16_t)(fr[14 + 20 + 6] << 8 | fr[14 + 20 + 7]);
+		if (i == 0) {
+			assert_int_not_equal(ucs, 0);
+		} else {
+			assert_int_equal(ucs, 0);
+		}
+		rte_pktmbuf_free(m);
+	}
 
 	/* refused before any frame is built */
 	qstats(qa, &sa);
