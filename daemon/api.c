@@ -27,6 +27,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -849,6 +850,20 @@ stats_get(void *arg)
 	hs_table_stats(hs_node_table(x->d->node), &x->ts);
 }
 
+/* User + system CPU time of the whole process (every worker, the API's
+ * and the control threads), in seconds: a remote benchmark's CPU per
+ * node is its delta over a window (hearsay-bench --api). */
+static double
+cpu_s(void)
+{
+	struct rusage ru;
+
+	if (getrusage(RUSAGE_SELF, &ru) != 0)
+		return 0;
+	return (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
+	       (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
+}
+
 /* The whole stats document (GET /v1/stats); also the source of /metrics. */
 static json_t *
 stats_json(struct hsd *d)
@@ -967,6 +982,7 @@ stats_json(struct hsd *d)
 	}
 	json_object_set_new(o, "uptime_s",
 			    json_real((double)(now_ns() - d->start_ns) / 1e9));
+	json_object_set_new(o, "cpu_s", json_real(cpu_s()));
 	return o;
 }
 
@@ -1090,6 +1106,8 @@ get_metrics(struct hsd *d, struct MHD_Connection *c)
 		d->conf.network.driver, HSD_VERSION);
 	prom_one(&p, "uptime_seconds", "gauge", "Seconds since start.", "",
 		 "uptime_s");
+	prom_one(&p, "cpu_seconds_total", "counter", "User and system CPU "
+		 "time of the hearsayd process.", "", "cpu_s");
 	prom_family(&p, "members", "gauge", "Members known, ourselves included, by status.");
 	m = json_object_get(p.s, "members");
 	for (i = 0; i <= HS_WIRE_ST_MAX; i++) {
@@ -1154,6 +1172,7 @@ hsd_api_notice(struct hsd *d, const struct hsd_notice *e)
 	o = json_object();
 	json_object_set_new(o, "type", json_string(e->type));
 	json_object_set_new(o, "ts_ms", json_integer((json_int_t)e->ts_ms));
+	json_object_set_new(o, "ts_us", json_integer((json_int_t)e->ts_us));
 	if (n->type == HS_NOTICE_CHANGE) {
 		json_object_set_new(o, "node", json_id(n->node));
 		json_set_bytes(o, "key", n->key, n->key_len);

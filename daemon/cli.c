@@ -13,8 +13,8 @@
  *
  * The two long-running commands:
  *  - watch reads the server-sent event stream as it arrives and prints one
- *    line per notice (the SSE parser below follows the WHATWG rules: LF,
- *    CR or CRLF line ends, data lines joined, comments skipped);
+ *    line per notice (daemon/sse.c parses it: the WHATWG rules, LF, CR or
+ *    CRLF line ends, data lines joined, comments skipped);
  *  - top polls /v1/info, /v1/stats and /v1/members every interval and turns
  *    counter deltas into rates over the measured time between two samples.
  *
@@ -51,6 +51,7 @@
 #include <jansson.h>
 
 #include "config/socket.h"
+#include "daemon/sse.h"
 
 /* Exit statuses: part of the interface (--help, docs/CLI.md). */
 #define CLI_EXIT_OK		0	/* done */
@@ -1805,11 +1806,7 @@ cli_cmd_metrics(struct cli *c, char **args, int n_args)
 struct cli_sse {
 	struct cli *c;
 	long status;			/* 0 until the headers are in */
-	struct cli_buf line;		/* the line so far, without its end */
-	struct cli_buf event;		/* the "event:" field */
-	struct cli_buf data;		/* "data:" lines, each + '\n' */
-	bool have_data;
-	bool cr;			/* last line ended in CR: skip an LF */
+	struct hs_sse p;		/* daemon/sse.h */
 	struct cli_resp err;		/* the body of a non-200 answer */
 	int fail;			/* why the transfer was stopped */
 };
@@ -1841,12 +1838,14 @@ cli_notice_detail(struct cli_buf *b, const char *name, const json_t *v)
  * other fields as name=value, all on one line.
  */
 static int
-cli_notice_line(struct cli_sse *s, const char *data, size_t len)
+cli_notice_line(const char *event, size_t event_len, const char *data,
+		size_t len)
 {
 	static const char *const id_fields[] = { "id", "node", "origin" };
 	struct cli_buf line = { 0 }, clean = { 0 };
 	json_t *doc = json_loadb(data, len, CLI_JSON_FLAGS, NULL);
 	const json_t *ts = json_object_get(doc, "ts_ms");
+	const json_t *ts_us = json_object_get(doc, "ts_us");
 	const char *type = cli_jstr(doc, "type");
 	const char *name = cli_jstr(doc, "name");
 	const char *id_field = NULL, *k;
@@ -1856,8 +1855,12 @@ cli_notice_line(struct cli_sse *s, const char *data, size_t len)
 	int rc = 0;
 
 	if (type == NULL)
-		type = s->event.len > 0 ? s->event.p : "message";
-	cli_fmt_time_ms(when, sizeof(when), json_is_integer(ts) ?
+		type = event_len > 0 ? event : "message";
+	/* ts_us: when the node queued it; ts_ms (older daemons): when the
+	 * daemon's 20 ms pump took it */
+	cli_fmt_time_ms(when, sizeof(when), json_is_integer(ts_us) ?
+			(long long)(json_integer_value(ts_us) / 1000) :
+			json_is_integer(ts) ?
 			(long long)json_integer_value(ts) : cli_now_ms());
 	for (i = 0; i < sizeof(id_fields) / sizeof(id_fields[0]); i++)
 		if (id_field == NULL && json_object_get(doc, id_fields[i]))
@@ -1879,6 +1882,7 @@ cli_notice_line(struct cli_sse *s, const char *data, size_t len)
 		rc = -ENOMEM;
 	json_object_foreach(doc, k, v) {
 		if (strcmp(k, "type") == 0 || strcmp(k, "ts_ms") == 0 ||
+		    strcmp(k, "ts_us") == 0 ||
 		    (strcmp(k, "name") == 0 && name != NULL) ||
 		    (id_field != NULL && strcmp(k, id_field) == 0))
 			continue;
@@ -1896,137 +1900,69 @@ print:
 	return rc;
 }
 
-/* A blank line: hand the notice gathered so far out, if it has data. */
+/* One notice of the stream (hs_sse_fn): printed, then flushed. */
 static int
-cli_sse_dispatch(struct cli_sse *s)
+cli_sse_event(const char *event, size_t event_len, char *data, size_t len,
+	      void *arg)
 {
+	struct cli_sse *s = arg;
 	struct cli *c = s->c;
 	int rc = 0;
 
-	if (s->have_data) {
-		/* drop the '\n' after the last data line */
-		s->data.p[--s->data.len] = '\0';
-		if (c->json) {
-			/* one notice a line: a raw newline can only be
-			 * whitespace between JSON tokens */
-			size_t i;
+	if (c->json) {
+		/* one notice a line: a raw newline can only be whitespace
+		 * between JSON tokens */
+		size_t i;
 
-			for (i = 0; i < s->data.len; i++)
-				if (s->data.p[i] == '\n' ||
-				    s->data.p[i] == '\r')
-					s->data.p[i] = ' ';
-			fwrite(s->data.p, 1, s->data.len, stdout);
-			fputc('\n', stdout);
-		} else {
-			rc = cli_notice_line(s, s->data.p, s->data.len);
-		}
-		if (rc != 0) {
-			s->fail = cli_oom(c);
-			return -1;
-		}
-		if (fflush(stdout) != 0) {
-			/* a reader that went away (| head) ends the
-			 * watch like ^C does */
-			if (errno == EPIPE)
-				c->pipe_gone = true;
-			else
-				s->fail = cli_fail(c, CLI_EXIT_FAILED,
-						   "stdout: %s",
-						   strerror(errno));
-			return -1;
-		}
+		for (i = 0; i < len; i++)
+			if (data[i] == '\n' || data[i] == '\r')
+				data[i] = ' ';
+		fwrite(data, 1, len, stdout);
+		fputc('\n', stdout);
+	} else {
+		rc = cli_notice_line(event, event_len, data, len);
 	}
-	cli_buf_reset(&s->event);
-	cli_buf_reset(&s->data);
-	s->have_data = false;
+	if (rc != 0) {
+		s->fail = cli_oom(c);
+		return -1;
+	}
+	if (fflush(stdout) != 0) {
+		/* a reader that went away (| head) ends the watch like ^C
+		 * does */
+		if (errno == EPIPE)
+			c->pipe_gone = true;
+		else
+			s->fail = cli_fail(c, CLI_EXIT_FAILED, "stdout: %s",
+					   strerror(errno));
+		return -1;
+	}
 	return 0;
 }
 
-/* One complete line of the stream (WHATWG "interpret an event stream"). */
-static int
-cli_sse_line(struct cli_sse *s)
-{
-	const char *l = cli_buf_str(&s->line), *colon, *value;
-	size_t n = s->line.len, field_len, value_len;
-
-	if (n == 0)
-		return cli_sse_dispatch(s);
-	if (l[0] == ':')
-		return 0;			/* ": keepalive" */
-	colon = memchr(l, ':', n);
-	field_len = colon != NULL ? (size_t)(colon - l) : n;
-	value = colon != NULL ? colon + 1 : l + n;
-	if (value < l + n && *value == ' ')
-		value++;
-	value_len = (size_t)(l + n - value);
-	if (field_len == 5 && memcmp(l, "event", 5) == 0) {
-		cli_buf_reset(&s->event);
-		if (cli_buf_add(&s->event, value, value_len) != 0)
-			goto oom;
-	} else if (field_len == 4 && memcmp(l, "data", 4) == 0) {
-		if (s->data.len + value_len + 1 > CLI_MAX_NOTICE_BYTES) {
-			s->fail = cli_fail(s->c, CLI_EXIT_FAILED, "a notice "
-					   "from hearsayd is larger than "
-					   "%lu MiB", CLI_MAX_NOTICE_BYTES >> 20);
-			return -1;
-		}
-		if (cli_buf_add(&s->data, value, value_len) != 0 ||
-		    cli_buf_add(&s->data, "\n", 1) != 0)
-			goto oom;
-		s->have_data = true;
-	}
-	/* "id" and "retry" serve reconnecting browsers: not us */
-	return 0;
-oom:
-	s->fail = cli_oom(s->c);
-	return -1;
-}
-
-/* libcurl's write callback for the stream: splits it into lines. */
+/* libcurl's write callback for the stream: into the SSE parser. */
 static size_t
 cli_sse_on_data(char *p, size_t size, size_t nmemb, void *arg)
 {
 	struct cli_sse *s = arg;
-	size_t len = size * nmemb, i = 0;
+	size_t len = size * nmemb;
+	int rc;
 
 	if (s->status == 0)
 		curl_easy_getinfo(s->c->curl, CURLINFO_RESPONSE_CODE,
 				  &s->status);
 	if (s->status != 200)
 		return cli_on_body(p, size, nmemb, &s->err);
-	while (i < len) {
-		size_t j = i;
-
-		if (s->cr && p[i] == '\n') {
-			s->cr = false;
-			i++;
-			continue;
-		}
-		s->cr = false;
-		while (j < len && p[j] != '\n' && p[j] != '\r')
-			j++;
-		if (j > i) {
-			if (j - i > CLI_MAX_NOTICE_BYTES - s->line.len) {
-				s->fail = cli_fail(s->c, CLI_EXIT_FAILED,
-						   "a line from hearsayd is "
-						   "longer than %lu MiB",
-						   CLI_MAX_NOTICE_BYTES >> 20);
-				return 0;
-			}
-			if (cli_buf_add(&s->line, p + i, j - i) != 0) {
-				s->fail = cli_oom(s->c);
-				return 0;
-			}
-		}
-		if (j == len)
-			break;			/* the line goes on */
-		s->cr = p[j] == '\r';
-		if (cli_sse_line(s) != 0)
-			return 0;
-		cli_buf_reset(&s->line);
-		i = j + 1;
-	}
-	return len;
+	rc = hs_sse_feed(&s->p, p, len);
+	if (rc == 0)
+		return len;
+	if (rc == -EMSGSIZE)
+		s->fail = cli_fail(s->c, CLI_EXIT_FAILED, "a notice or a line "
+				   "from hearsayd is larger than %lu MiB",
+				   CLI_MAX_NOTICE_BYTES >> 20);
+	else if (rc == -ENOMEM)
+		s->fail = cli_oom(s->c);
+	/* else cli_sse_event stopped it and said why */
+	return 0;
 }
 
 /*
@@ -2048,6 +1984,7 @@ cli_cmd_watch(struct cli *c, char **args, int n_args)
 	(void)n_args;
 	memset(&s, 0, sizeof(s));
 	s.c = c;
+	hs_sse_init(&s.p, CLI_MAX_NOTICE_BYTES, cli_sse_event, &s);
 	c->watch_pipe = fstat(STDOUT_FILENO, &st) == 0 &&
 			(S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode));
 	rc = cli_url(c, &url, "/v1/events/stream");
@@ -2090,9 +2027,7 @@ cli_cmd_watch(struct cli *c, char **args, int n_args)
 		fprintf(stderr, "hearsay: hearsayd ended the stream\n");
 	}
 out:
-	cli_buf_free(&s.line);
-	cli_buf_free(&s.event);
-	cli_buf_free(&s.data);
+	hs_sse_free(&s.p);
 	cli_resp_free(&s.err);
 	cli_buf_free(&url);
 	return rc;

@@ -70,6 +70,9 @@ struct hsd {
 	uint64_t generation;
 	char name[HS_CONF_STR_MAX];
 	uint64_t start_ns;		/* CLOCK_MONOTONIC */
+	int64_t wall_off_ns;		/* CLOCK_REALTIME - CLOCK_MONOTONIC,
+					 * read at start: notices' at_ns
+					 * to wall-clock time */
 
 	struct hs_drv *drv;
 	unsigned n_workers;
@@ -106,7 +109,9 @@ struct hsd_notice {
 	const char *type;		/* "join", ... */
 	const char *name;		/* member notices: the member's */
 	const char *address;		/* "ip:port" or "" */
-	uint64_t ts_ms;			/* wall clock */
+	uint64_t ts_ms;			/* wall clock when the pump took it */
+	uint64_t ts_us;			/* wall clock when the node queued it
+					 * (at_ns + wall_off_ns) */
 };
 void hsd_api_notice(struct hsd *d, const struct hsd_notice *e);
 

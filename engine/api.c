@@ -4,7 +4,10 @@
  * Notices are made on the node's thread as things happen: membership
  * transitions in member.c, key changes and events here, from the entries
  * the table reports installed (the same stream rumor mongering takes), and
- * queued for the application's thread.
+ * queued for the application's thread, each stamped with the node's clock
+ * at that moment (at_ns: one clock read per notice, only for what the
+ * application subscribed to), so that an application draining late still
+ * knows when the node learnt it.
  */
 #include <errno.h>
 #include <math.h>
@@ -72,6 +75,7 @@ hs_api_event_cb(uint64_t origin, uint64_t generation, uint64_t seq,
 	nt.version = seq;
 	nt.value = payload;
 	nt.value_len = (uint32_t)len;
+	nt.at_ns = hs_node_now(n);
 	hs_notify_push(n->notify, &nt);
 }
 
@@ -120,6 +124,7 @@ hs_api_on_change(struct hs_node *n, const struct hs_table_change *ch)
 			.key = kv.key,
 			.value_len = kv.value_len,
 			.value = kv.value,
+			.at_ns = hs_node_now(n),
 		};
 
 		hs_notify_push(n->notify, &nt);

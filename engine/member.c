@@ -95,6 +95,7 @@ hs_mb_notice(struct hs_node *n, uint8_t type, const struct hs_member *m)
 	nt.node = m->id;
 	nt.generation = m->generation;
 	nt.version = m->incarnation;
+	nt.at_ns = hs_node_now(n);
 	hs_notify_push(n->notify, &nt);
 }
 

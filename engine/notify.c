@@ -34,6 +34,7 @@ struct hs_notify_rec {
 	uint64_t node;
 	uint64_t generation;
 	uint64_t version;
+	uint64_t at_ns;
 	uint8_t data[];		/* key, then value */
 };
 
@@ -156,6 +157,7 @@ hs_notify_push(struct hs_notify *q, const struct hs_notice *n)
 	r->node = n->node;
 	r->generation = n->generation;
 	r->version = n->version;
+	r->at_ns = n->at_ns;
 	/* memcpy's pointers are declared nonnull even for length 0. */
 	if (n->key_len != 0)
 		memcpy(r->data, n->key, n->key_len);
@@ -193,6 +195,7 @@ hs_notify_poll(struct hs_notify *q, hs_notify_cb cb, void *arg, unsigned max)
 		v.node = r->node;
 		v.generation = r->generation;
 		v.version = r->version;
+		v.at_ns = r->at_ns;
 		v.tombstone = r->tombstone != 0;
 		v.key_len = r->key_len;
 		v.key = r->data;

@@ -11,7 +11,7 @@
  * that point straight into the ring (no copy) and releases each record's
  * space only after its callback returns.
  *
- * Each notice takes hs_notify_notice_bytes() of the ring (a 32-byte header,
+ * Each notice takes hs_notify_notice_bytes() of the ring (a 40-byte header,
  * then key and value, rounded up to 8 bytes), plus, when it would not fit
  * before the end of the ring, the bytes skipped to start it at the
  * beginning.  A notice larger than a quarter of the ring is refused, so that
@@ -35,7 +35,7 @@ extern "C" {
 
 #define HS_NOTIFY_MIN_BYTES	4096u	/* notices up to 1 KiB */
 #define HS_NOTIFY_MAX_BYTES	(1u << 30)
-#define HS_NOTIFY_HDR_BYTES	32u
+#define HS_NOTIFY_HDR_BYTES	40u
 
 enum hs_notice_type {
 	HS_NOTICE_JOIN = 1,
@@ -65,6 +65,8 @@ struct hs_notice {
 	const uint8_t *key;
 	uint32_t value_len;	/* CHANGE: value; EVENT: payload */
 	const uint8_t *value;
+	uint64_t at_ns;		/* the node's clock (params.clock) when the
+				 * engine queued it; carried as is */
 };
 
 struct hs_notify_stats {

@@ -29,6 +29,8 @@
  *   kill       (--kill) the last node is removed from its worker and
  *              destroyed without leaving, its socket closed: it goes
  *              silent; time until every other node's DEAD notice about it.
+ * With --api, the same phases run against hearsayd nodes through their
+ * control API instead (bench_api.c).
  * Every SUSPECT or DEAD notice about a node that was not killed, over the
  * whole run, is a false suspicion or death.
  *
@@ -59,6 +61,7 @@
 
 #include "drivers/udp.h"
 #include "engine/hearsay.h"
+#include "perf/bench.h"
 #include "engine/util.h"
 #include "engine/worker.h"
 
@@ -608,7 +611,7 @@ bn_phase_idle(struct bench *b, struct bn_result *r)
 	r->idle_tx_dropped = s1.tx_dropped - s0.tx_dropped;
 }
 
-static int
+int
 bn_cmp_double(const void *a, const void *b)
 {
 	double x = *(const double *)a, y = *(const double *)b;
@@ -616,9 +619,7 @@ bn_cmp_double(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-/* nearest rank: the smallest value with at least p of the set at or
- * below it */
-static double
+double
 bn_pct(const double *sorted, unsigned n, double p)
 {
 	unsigned k = (unsigned)ceil(p * n);
@@ -867,14 +868,6 @@ bn_print_table(const struct bench *b, const struct bn_result *r, FILE *f)
 		"awake)\n", "worker lag", r->lag_awake_max_ms);
 }
 
-static int
-bn_cmp_u64(const void *a, const void *b)
-{
-	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-
-	return x < y ? -1 : x > y;
-}
-
 /* One step line: the sorted times t[0..m) (ms), as a fraction of total. */
 static void
 bn_svg_steps(FILE *f, const double *t, unsigned m, unsigned total,
@@ -895,22 +888,17 @@ bn_svg_steps(FILE *f, const double *t, unsigned m, unsigned total,
 	fprintf(f, "\"/>\n");
 }
 
-/* The CDF of first-held times after each write: one faint curve per
- * write, the pooled one in bold (fraction of every (write, node) pair). */
-static int
-bn_write_svg(const struct bench *b, const struct bn_result *r, FILE *f)
+int
+bn_svg_cdf(FILE *f, const struct bn_cdf *c)
 {
 	const double W = 800, H = 520, X0 = 80, X1 = 770, Y0 = 80, Y1 = 440;
-	unsigned n = b->o.n, K = r->bcast_done, k, i, m, pool = 0, g;
-	double *t = malloc((size_t)K * n * sizeof(*t)), *one, xmax, step;
-	uint64_t *u = malloc((size_t)n * sizeof(*u));
+	unsigned K = c->n_writes, per = c->per_write, k, i, m, pool = 0, g;
+	double *t = malloc(((size_t)K * per + 1) * sizeof(*t)), *one, xmax;
+	double step;
 
-	if (t == NULL || u == NULL) {
-		free(t);
-		free(u);
+	if (t == NULL)
 		return -ENOMEM;
-	}
-	xmax = r->t_last_max > 1 ? r->t_last_max * 1.05 : 1;
+	xmax = c->xmax_ms > 1 ? c->xmax_ms * 1.05 : 1;
 	step = 1;
 	while (xmax / step > 10)
 		step *= xmax / step > 50 ? 10 : (xmax / step > 20 ? 5 : 2);
@@ -921,15 +909,10 @@ bn_write_svg(const struct bench *b, const struct bn_result *r, FILE *f)
 		"<rect width=\"100%%\" height=\"100%%\" fill=\"white\"/>\n",
 		W, H, W, H);
 	fprintf(f, "<text x=\"%.0f\" y=\"26\" text-anchor=\"middle\" "
-		"font-size=\"16\" font-weight=\"bold\">hearsay-bench: time "
-		"to all nodes, N = %u, %u workers, interval %u ms, fanout "
-		"%u</text>\n", W / 2, n, b->o.workers, b->o.interval_ms,
-		b->o.fanout);
+		"font-size=\"16\" font-weight=\"bold\">%s</text>\n", W / 2,
+		c->title);
 	fprintf(f, "<text x=\"%.0f\" y=\"46\" text-anchor=\"middle\" "
-		"fill=\"#555\">%u writes on 127.0.0.1 udp, one process, "
-		"CLOCK_MONOTONIC; t_last p50 %.1f ms, max %.1f ms, residue "
-		"%u</text>\n", W / 2, K, r->t_last_p50, r->t_last_max,
-		r->residue);
+		"fill=\"#555\">%s</text>\n", W / 2, c->subtitle);
 	for (g = 0; g <= 4; g++) {
 		double y = Y1 - (Y1 - Y0) * g / 4.0;
 
@@ -953,24 +936,22 @@ bn_write_svg(const struct bench *b, const struct bn_result *r, FILE *f)
 		"<text x=\"20\" y=\"%.1f\" text-anchor=\"middle\" "
 		"transform=\"rotate(-90 20 %.1f)\">other nodes holding the "
 		"write</text>\n", X0, Y0, X0, Y1, X1, Y1, (X0 + X1) / 2,
-		Y1 + 42, b->o.interval_ms, (Y0 + Y1) / 2, (Y0 + Y1) / 2);
+		Y1 + 42, c->interval_ms, (Y0 + Y1) / 2, (Y0 + Y1) / 2);
 	for (k = 0; k < K; k++) {
-		for (i = 0, m = 0; i < n; i++) {
-			uint64_t got = b->got[(size_t)k * n + i];
-
-			if (i != k % n && got != 0)
-				u[m++] = got - b->t_write[k];
-		}
-		qsort(u, m, sizeof(*u), bn_cmp_u64);
 		one = t + pool;
-		for (i = 0; i < m; i++)
-			one[i] = (double)u[i] / 1e6;
-		bn_svg_steps(f, one, m, n - 1, xmax,
+		for (i = 0, m = 0; i < per; i++) {
+			double v = c->t_ms[(size_t)k * per + i];
+
+			if (v >= 0)
+				one[m++] = v;
+		}
+		qsort(one, m, sizeof(*one), bn_cmp_double);
+		bn_svg_steps(f, one, m, per, xmax,
 			     "stroke=\"#93c5fd\" stroke-width=\"1\"");
 		pool += m;
 	}
 	qsort(t, pool, sizeof(*t), bn_cmp_double);
-	bn_svg_steps(f, t, pool, K * (n - 1), xmax,
+	bn_svg_steps(f, t, pool, K * per, xmax,
 		     "stroke=\"#2563eb\" stroke-width=\"2.5\"");
 	fprintf(f, "<g transform=\"translate(%.0f %.0f)\">\n"
 		"<rect x=\"0\" y=\"0\" width=\"300\" height=\"52\" "
@@ -982,8 +963,44 @@ bn_write_svg(const struct bench *b, const struct bn_result *r, FILE *f)
 		"stroke=\"#93c5fd\"/><text x=\"48\" y=\"42\">each write"
 		"</text>\n</g>\n</svg>\n", X1 - 310, Y1 - 70, K);
 	free(t);
-	free(u);
 	return 0;
+}
+
+/* The CDF of first-held times after each write: one faint curve per
+ * write, the pooled one in bold (fraction of every (write, node) pair). */
+static int
+bn_write_svg(const struct bench *b, const struct bn_result *r, FILE *f)
+{
+	unsigned n = b->o.n, K = r->bcast_done, k, i, m;
+	double *t = malloc(((size_t)K * (n - 1) + 1) * sizeof(*t));
+	char title[256], sub[256];
+	struct bn_cdf c = {
+		.title = title, .subtitle = sub, .n_writes = K,
+		.per_write = n - 1, .t_ms = t, .xmax_ms = r->t_last_max,
+		.interval_ms = b->o.interval_ms,
+	};
+	int rc;
+
+	if (t == NULL)
+		return -ENOMEM;
+	for (k = 0; k < K; k++)
+		for (i = 0, m = 0; i < n; i++) {
+			uint64_t got = b->got[(size_t)k * n + i];
+
+			if (i == k % n)
+				continue;
+			t[(size_t)k * (n - 1) + m++] = got == 0 ? -1 :
+				(double)(got - b->t_write[k]) / 1e6;
+		}
+	snprintf(title, sizeof(title), "hearsay-bench: time to all nodes, "
+		 "N = %u, %u workers, interval %u ms, fanout %u", n,
+		 b->o.workers, b->o.interval_ms, b->o.fanout);
+	snprintf(sub, sizeof(sub), "%u writes on 127.0.0.1 udp, one process, "
+		 "CLOCK_MONOTONIC; t_last p50 %.1f ms, max %.1f ms, residue "
+		 "%u", K, r->t_last_p50, r->t_last_max, r->residue);
+	rc = bn_svg_cdf(f, &c);
+	free(t);
+	return rc;
 }
 
 /* ---- setup ---- */
@@ -1008,7 +1025,11 @@ bn_usage(FILE *f)
 "  --deadline-ms MS      per write: residue counted after it, default 5000\n"
 "  --detect-timeout S    detection deadline, default 30\n"
 "  --json                one JSON object on stdout (the table: stderr)\n"
-"  --svg FILE            the CDF of time-to-all-nodes as an SVG chart\n",
+"  --svg FILE            the CDF of time-to-all-nodes as an SVG chart\n"
+"\n"
+"       hearsay-bench --api ENDPOINT[,ENDPOINT...] [options]\n"
+"  against running hearsayd nodes, through their control API\n"
+"  (hearsay-bench --api x --help for its options)\n",
 		BN_NODES_MAX);
 }
 
@@ -1298,6 +1319,19 @@ main(int argc, char **argv)
 	unsigned w;
 	int rc, failed = 0;
 
+	/* --api: running hearsayd nodes instead of engines of our own
+	 * (bench_api.c), with options of its own */
+	for (w = 1; w < (unsigned)argc; w++)
+		if (strcmp(argv[w], "--api") == 0 ||
+		    strncmp(argv[w], "--api=", 6) == 0) {
+#ifdef HS_BENCH_API
+			return bn_api_main(argc, argv);
+#else
+			fprintf(stderr, "hearsay-bench: --api: built without "
+				"libcurl and jansson\n");
+			return 2;
+#endif
+		}
 	memset(&b, 0, sizeof(b));
 	memset(&r, 0, sizeof(r));
 	if (bn_parse(argc, argv, &b.o) != 0)

@@ -114,6 +114,8 @@ struct tally {
 	unsigned events;
 	uint64_t ev_next[MAX_N];	/* expected seq per origin */
 	unsigned ev_bad;		/* out of order, twice, or wrong */
+	uint64_t at_last;		/* the previous notice's at_ns */
+	uint64_t drained_at;		/* vnow of the previous drain */
 };
 
 static void
@@ -124,6 +126,13 @@ tally_cb(const struct hs_notice *nt, void *arg)
 
 	assert_true(nt->type >= 1 && nt->type <= HS_NOTICE_MAX);
 	assert_true(j < MAX_N);
+	/* stamped with the node's (virtual) clock when queued: since the
+	 * previous drain, never ahead of the clock, never behind the
+	 * notice queued before */
+	assert_true(nt->at_ns >= t->drained_at);
+	assert_true(nt->at_ns <= vnow);
+	assert_true(nt->at_ns >= t->at_last);
+	t->at_last = nt->at_ns;
 	t->count[j][nt->type]++;
 	if (nt->type == HS_NOTICE_CHANGE) {
 		if (nt->key_len < 4 || memcmp(nt->key, "app.", 4) != 0)
@@ -153,9 +162,11 @@ drain(struct cluster *cl, struct tally *t)
 {
 	unsigned i;
 
-	for (i = 0; i < cl->n; i++)
+	for (i = 0; i < cl->n; i++) {
 		if (cl->node[i] != NULL)
 			hs_notices(cl->node[i], tally_cb, &t[i], 0);
+		t[i].drained_at = vnow;
+	}
 }
 
 static void

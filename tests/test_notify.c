@@ -62,6 +62,7 @@ gen_notice(struct gen *g, uint64_t seq, struct hs_notice *n)
 	n->node = seq;
 	n->generation = r1;
 	n->version = ~seq;
+	n->at_ns = r2 ^ seq;
 	n->tombstone = (r1 >> 63) != 0;
 	n->key_len = (uint8_t)(r1 % (g->max_key + 1));
 	n->value_len = g->min_value +
@@ -85,6 +86,7 @@ check_notice(struct gen *g, const struct hs_notice *got, uint64_t seq)
 	assert_int_equal(got->node, want.node);
 	assert_int_equal(got->generation, want.generation);
 	assert_int_equal(got->version, want.version);
+	assert_int_equal(got->at_ns, want.at_ns);
 	assert_int_equal(got->tombstone, want.tombstone);
 	assert_int_equal(got->key_len, want.key_len);
 	assert_int_equal(got->value_len, want.value_len);
@@ -213,15 +215,16 @@ test_fifo_mixed(void **state)
 	static struct fifo_rx rx;
 	const struct hs_notice in[FIFO_N] = {
 		{ .type = HS_NOTICE_JOIN, .node = 7, .generation = 3,
-		  .version = 1 },
+		  .version = 1, .at_ns = 1000000001 },
 		{ .type = HS_NOTICE_ALIVE, .node = UINT64_MAX,
-		  .generation = UINT64_MAX, .version = UINT64_MAX },
+		  .generation = UINT64_MAX, .version = UINT64_MAX,
+		  .at_ns = UINT64_MAX },
 		{ .type = HS_NOTICE_SUSPECT, .node = 9, .generation = 1,
 		  .version = 4 },
 		{ .type = HS_NOTICE_CHANGE, .node = 7, .generation = 3,
 		  .version = 100, .key_len = 5,
 		  .key = (const uint8_t *)"color", .value_len = 4,
-		  .value = (const uint8_t *)"blue" },
+		  .value = (const uint8_t *)"blue", .at_ns = 42 },
 		{ .type = HS_NOTICE_CHANGE, .node = 7, .generation = 3,
 		  .version = 101, .tombstone = true, .key_len = 5,
 		  .key = (const uint8_t *)"color" },
@@ -267,6 +270,7 @@ test_fifo_mixed(void **state)
 		assert_int_equal(g->node, in[i].node);
 		assert_int_equal(g->generation, in[i].generation);
 		assert_int_equal(g->version, in[i].version);
+		assert_int_equal(g->at_ns, in[i].at_ns);
 		assert_int_equal(g->tombstone, in[i].tombstone);
 		assert_int_equal(g->key_len, in[i].key_len);
 		assert_int_equal(g->value_len, in[i].value_len);
@@ -411,13 +415,13 @@ static void
 test_full(void **state)
 {
 	(void)state;
-	/* 32 + 224 = 256 bytes: 16 tile the 4 KiB ring */
-	assert_int_equal(hs_notify_notice_bytes(0, 224), 256);
-	full_case(224, 16);
-	/* 32 + 168 = 200 bytes: 20 fit, the 21st would start 96 bytes
+	/* 40 + 216 = 256 bytes: 16 tile the 4 KiB ring */
+	assert_int_equal(hs_notify_notice_bytes(0, 216), 256);
+	full_case(216, 16);
+	/* 40 + 160 = 200 bytes: 20 fit, the 21st would start 96 bytes
 	 * before the end and needs those plus 200 */
-	assert_int_equal(hs_notify_notice_bytes(0, 168), 200);
-	full_case(168, 20);
+	assert_int_equal(hs_notify_notice_bytes(0, 160), 200);
+	full_case(160, 20);
 }
 
 static void
@@ -435,13 +439,13 @@ test_oversize(void **state)
 		value[i] = (uint8_t)(i ^ (i >> 8));
 	assert_int_equal(hs_notify_create(HS_NOTIFY_MIN_BYTES, &q), 0);
 	assert_int_equal(hs_notify_create(4 * HS_NOTIFY_MIN_BYTES, &big), 0);
-	/* 32 + 255 + 737 = 1024, a quarter of the ring: accepted */
-	n.value_len = 737;
-	assert_int_equal(hs_notify_notice_bytes(255, 737), 1024);
+	/* 40 + 255 + 729 = 1024, a quarter of the ring: accepted */
+	n.value_len = 729;
+	assert_int_equal(hs_notify_notice_bytes(255, 729), 1024);
 	assert_int_equal(hs_notify_push(q, &n), 0);
 	/* one byte more rounds up to 1032: refused here, fine in a ring
 	 * four times larger */
-	n.value_len = 738;
+	n.value_len = 730;
 	assert_int_equal(hs_notify_push(q, &n), -EMSGSIZE);
 	assert_int_equal(hs_notify_push(big, &n), 0);
 	/* a length whose size would overflow 32 bits is refused, not
@@ -454,13 +458,13 @@ test_oversize(void **state)
 	/* the refusals left nothing behind: only the accepted one, intact */
 	memset(&rx, 0, sizeof(rx));
 	assert_int_equal(hs_notify_poll(q, fifo_cb, &rx, 0), 1);
-	assert_int_equal(rx.got[0].value_len, 737);
-	assert_memory_equal(rx.value[0], value, 737);
+	assert_int_equal(rx.got[0].value_len, 729);
+	assert_memory_equal(rx.value[0], value, 729);
 	assert_memory_equal(rx.key[0], key, 255);
 	memset(&rx, 0, sizeof(rx));
 	assert_int_equal(hs_notify_poll(big, fifo_cb, &rx, 0), 1);
-	assert_int_equal(rx.got[0].value_len, 738);
-	assert_memory_equal(rx.value[0], value, 738);
+	assert_int_equal(rx.got[0].value_len, 730);
+	assert_memory_equal(rx.value[0], value, 730);
 	hs_notify_destroy(big);
 	hs_notify_destroy(q);
 }
