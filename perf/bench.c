@@ -1033,7 +1033,7 @@ bn_usage(FILE *f)
 		BN_NODES_MAX);
 }
 
-static int
+int
 bn_uint(const char *name, const char *s, unsigned lo, unsigned hi,
 	unsigned *out)
 {

@@ -14,6 +14,11 @@
 extern "C" {
 #endif
 
+/* An option's unsigned value in lo..hi, or -1 after saying why on stderr
+ * ("hearsay-bench: NAME 'S': want LO..HI"). */
+int bn_uint(const char *name, const char *s, unsigned lo, unsigned hi,
+	    unsigned *out);
+
 /* qsort comparator of doubles, ascending. */
 int bn_cmp_double(const void *a, const void *b);
 

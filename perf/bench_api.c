@@ -1710,24 +1710,6 @@ ba_usage(FILE *f)
 "  --svg FILE            the CDF of time-to-all-nodes as an SVG chart\n");
 }
 
-static int
-ba_uint(const char *name, const char *s, unsigned lo, unsigned hi,
-	unsigned *out)
-{
-	char *end;
-	unsigned long v;
-
-	errno = 0;
-	v = strtoul(s, &end, 10);
-	if (errno != 0 || *s == '\0' || *end != '\0' || v < lo || v > hi) {
-		fprintf(stderr, "hearsay-bench: %s '%s': want %u..%u\n", name,
-			s, lo, hi);
-		return -1;
-	}
-	*out = (unsigned)v;
-	return 0;
-}
-
 enum {
 	BA_OPT_API = 256, BA_OPT_BCAST, BA_OPT_SPACING, BA_OPT_IDLE,
 	BA_OPT_DEADLINE, BA_OPT_KILL_CMD, BA_OPT_KILL_NODE, BA_OPT_DETECT,
@@ -1773,19 +1755,19 @@ ba_parse(int argc, char **argv, struct ba_opts *o)
 				rc = -1;
 			break;
 		case BA_OPT_BCAST:
-			rc = ba_uint("--broadcasts", optarg, 0, 100000,
+			rc = bn_uint("--broadcasts", optarg, 0, 100000,
 				     &o->broadcasts);
 			break;
 		case BA_OPT_SPACING:
-			rc = ba_uint("--spacing-ms", optarg, 0, 600000,
+			rc = bn_uint("--spacing-ms", optarg, 0, 600000,
 				     &o->spacing_ms);
 			break;
 		case BA_OPT_IDLE:
-			rc = ba_uint("--idle-seconds", optarg, 0, 3600,
+			rc = bn_uint("--idle-seconds", optarg, 0, 3600,
 				     &o->idle_s);
 			break;
 		case BA_OPT_DEADLINE:
-			rc = ba_uint("--deadline-ms", optarg, 1, 3600000,
+			rc = bn_uint("--deadline-ms", optarg, 1, 3600000,
 				     &o->deadline_ms);
 			break;
 		case BA_OPT_KILL_CMD:
@@ -1795,7 +1777,7 @@ ba_parse(int argc, char **argv, struct ba_opts *o)
 			o->kill_node = optarg;
 			break;
 		case BA_OPT_DETECT:
-			rc = ba_uint("--detect-timeout", optarg, 1, 3600,
+			rc = bn_uint("--detect-timeout", optarg, 1, 3600,
 				     &o->detect_timeout_s);
 			break;
 		case BA_OPT_CLOCK:
@@ -1812,7 +1794,7 @@ ba_parse(int argc, char **argv, struct ba_opts *o)
 			}
 			break;
 		case BA_OPT_INTERVAL:
-			rc = ba_uint("--interval-ms", optarg, 1, 10000,
+			rc = bn_uint("--interval-ms", optarg, 1, 10000,
 				     &o->interval_ms);
 			break;
 		case BA_OPT_JSON:

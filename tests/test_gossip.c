@@ -536,6 +536,24 @@ test_round_bytes_bounded(void **state)
 	assert_true(b200 <= 1.5 * b50);
 }
 
+/* SYNs, ACKs, ACK2s sent and SYNs left unanswered, over every node. */
+static void
+sum_exchanges(struct cluster *cl, uint64_t *syn, uint64_t *ack,
+	      uint64_t *ack2, uint64_t *empty)
+{
+	struct hs_node_stats st;
+	unsigned i;
+
+	*syn = *ack = *ack2 = *empty = 0;
+	for (i = 0; i < cl->n; i++) {
+		hs_node_stats(cl->node[i], &st);
+		*syn += st.syn_sent;
+		*ack += st.ack_sent;
+		*ack2 += st.ack2_sent;
+		*empty += st.ack_empty;
+	}
+}
+
 /*
  * A cluster at rest answers SYNs with nothing: every digest agrees, so no
  * ACK is sent (counted as ack_empty) and no ACK2 follows; the SYNs alone
@@ -545,9 +563,7 @@ static void
 quiet_syns_unanswered(unsigned n)
 {
 	struct cluster cl;
-	struct hs_node_stats st;
-	uint64_t syn0 = 0, ack0 = 0, empty0 = 0, ack20 = 0;
-	uint64_t syn1 = 0, ack1 = 0, empty1 = 0, ack21 = 0;
+	uint64_t syn0, ack0, empty0, ack20, syn1, ack1, empty1, ack21;
 	unsigned i, r, rounds;
 
 	cluster_start(&cl, n, 0.0, test_seed + 7 * n);
@@ -557,23 +573,11 @@ quiet_syns_unanswered(unsigned n)
 	for (r = 0; r < 15; r++)	/* rumors age out */
 		for (i = 0; i < INTERVAL_NS / TICK_NS; i++)
 			cluster_tick(&cl);
-	for (i = 0; i < n; i++) {
-		hs_node_stats(cl.node[i], &st);
-		syn0 += st.syn_sent;
-		ack0 += st.ack_sent;
-		ack20 += st.ack2_sent;
-		empty0 += st.ack_empty;
-	}
+	sum_exchanges(&cl, &syn0, &ack0, &ack20, &empty0);
 	for (r = 0; r < 10; r++)
 		for (i = 0; i < INTERVAL_NS / TICK_NS; i++)
 			cluster_tick(&cl);
-	for (i = 0; i < n; i++) {
-		hs_node_stats(cl.node[i], &st);
-		syn1 += st.syn_sent;
-		ack1 += st.ack_sent;
-		ack21 += st.ack2_sent;
-		empty1 += st.ack_empty;
-	}
+	sum_exchanges(&cl, &syn1, &ack1, &ack21, &empty1);
 	printf("# %u nodes at rest, 10 rounds: %" PRIu64 " SYNs, %" PRIu64
 	       " ACKs, %" PRIu64 " ACK2s, %" PRIu64 " SYNs unanswered\n", n,
 	       syn1 - syn0, ack1 - ack0, ack21 - ack20, empty1 - empty0);
