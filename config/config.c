@@ -101,6 +101,7 @@ enum conf_key_id {
 	KEY_GOSSIP_FANOUT,
 	KEY_GOSSIP_PUSH_NOW,
 	KEY_GOSSIP_PUSH_NOW_PER_S,
+	KEY_GOSSIP_SYN,
 	KEY_FAILURE_DETECTOR,
 	KEY_FAILURE_PROBE_TIMEOUT_MS,
 	KEY_FAILURE_SUSPECT_MULT,
@@ -145,6 +146,7 @@ static const char *const sections[] = {
 };
 static const char *const drivers[] = { "udp", "afpacket", "dpdk", NULL };
 static const char *const detectors[] = { "swim", "phi", NULL };
+static const char *const syn_forms[] = { "auto", "summary", "digests", NULL };
 static const char *const polls[] = { "busy", "adaptive", NULL };
 static const char *const levels[] = {
 	"err", "warning", "notice", "info", "debug", NULL,
@@ -204,6 +206,8 @@ static const struct conf_key keys[KEY_COUNT] = {
 	[KEY_GOSSIP_PUSH_NOW_PER_S] = { "gossip", "push_now_per_s",
 		KIND_UINT, FIELD(gossip.push_now_per_s), .min = 1,
 		.max = 1000000 },
+	[KEY_GOSSIP_SYN] = { "gossip", "syn", KIND_STR, FIELD(gossip.syn),
+		.choices = syn_forms },
 	[KEY_FAILURE_DETECTOR] = { "failure", "detector", KIND_STR,
 		FIELD(failure.detector), .choices = detectors },
 	[KEY_FAILURE_PROBE_TIMEOUT_MS] = { "failure", "probe_timeout_ms",
@@ -1561,6 +1565,7 @@ hs_conf_default(struct hs_conf *c)
 	c->gossip.fanout = 3;
 	c->gossip.push_now = true;
 	c->gossip.push_now_per_s = 500;
+	store_str(c->gossip.syn, sizeof(c->gossip.syn), "auto");
 	store_str(c->failure.detector, sizeof(c->failure.detector), "swim");
 	c->failure.suspect_mult = 8;
 	c->failure.phi_threshold = 8.0;

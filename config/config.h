@@ -98,6 +98,8 @@ struct hs_conf {
 		uint32_t fanout;		/* default 3 */
 		bool push_now;			/* default true */
 		uint32_t push_now_per_s;	/* default 500 */
+		char syn[8];			/* auto (default) | summary |
+						 * digests */
 	} gossip;
 	struct {
 		char detector[8];		/* swim (default) | phi */

@@ -889,7 +889,8 @@ stats_json(struct hsd *d)
 		NS(rounds); NS(rx_frames); NS(rx_bytes); NS(tx_frames);
 		NS(tx_bytes); NS(tx_dropped); NS(rx_bad); NS(rx_other_cluster);
 		NS(rx_self); NS(rx_unexpected); NS(syn_sent); NS(ack_sent);
-		NS(ack2_sent); NS(ack_empty); NS(push_sent);
+		NS(ack2_sent); NS(ack_empty); NS(syn_replies);
+		NS(push_sent);
 		NS(push_now_limited); NS(rumors); NS(rumors_dropped); NS(members); NS(probes); NS(probe_acks);
 		NS(ping_reqs); NS(probes_failed); NS(suspicions); NS(deaths);
 		NS(refutes); NS(revived); NS(forgotten); NS(stalls);
@@ -1040,6 +1041,8 @@ get_metrics(struct hsd *d, struct MHD_Connection *c)
 	} one[] = {
 		{ "rounds_total", "counter", "Gossip rounds run.", "node", "rounds" },
 		{ "syn_sent_total", "counter", "SYN messages sent.", "node", "syn_sent" },
+		{ "syn_replies_total", "counter", "SYNs of bucket hashes that differed, answered with a SYN of digests.", "node", "syn_replies" },
+		{ "syn_agreed_total", "counter", "SYNs in agreement with us: no answer.", "node", "ack_empty" },
 		{ "push_sent_total", "counter", "Rumor (PUSH) frames sent.", "node", "push_sent" },
 		{ "rumors", "gauge", "Updates being pushed as rumors now.", "node", "rumors" },
 		{ "rumors_dropped_total", "counter", "Rumors dropped: list full.", "node", "rumors_dropped" },

@@ -234,6 +234,7 @@ hs_node_lane_stats(const struct hs_node *n, unsigned idx,
 	s->ack_sent = HS_COUNTER_READ(l->st.ack_sent);
 	s->ack2_sent = HS_COUNTER_READ(l->st.ack2_sent);
 	s->ack_empty = HS_COUNTER_READ(l->st.ack_empty);
+	s->syn_replies = HS_COUNTER_READ(l->st.syn_replies);
 	s->merged = HS_COUNTER_READ(l->st.merged);
 	s->fwd_frames = HS_COUNTER_READ(l->st.fwd_frames);
 	s->fwd_changes = HS_COUNTER_READ(l->st.fwd_changes);

@@ -387,29 +387,38 @@ hs_lane_records_room(struct hs_lane *l, const struct hs_wire_digest *digs,
 }
 
 /*
- * SYN: every digest when they fit one frame; otherwise a SUMMARY over a
- * range of buckets starting at a random one, with every digest of those
- * buckets, so that the peer knows exactly which owners the SYN speaks for
- * (docs/PROTOCOL.md 7.1).  Bytes per SYN stay within one frame whatever
- * the cluster size.
+ * A SYN (docs/PROTOCOL.md 7.1) in l->buf, in one of two forms:
+ *  - digests: every digest when they fit one frame; otherwise a SUMMARY
+ *    over a range of buckets with every digest of those buckets, so that
+ *    the peer knows exactly which owners the SYN speaks for;
+ *  - summary only: the hashes of a range of buckets, 8 bytes per bucket of
+ *    about 8 owners.  A peer that finds a bucket differing answers with a
+ *    SYN of the digests form starting at that bucket, and the exchange
+ *    goes on from there the other way round.
+ * The range starts at bucket `start` of `nb` (nb 0: ours for the owners we
+ * hold), or at a random one when start is UINT32_MAX (the primary lane
+ * only: the node's generator).  Bytes per SYN stay within one frame
+ * whatever the cluster size.  Returns the frame's length, 0: none.
  */
-static void
-hs_node_send_syn(struct hs_node *n, const struct hs_addr *to)
+static int
+hs_lane_build_syn(struct hs_lane *l, bool digests, uint32_t nb,
+		  uint32_t start)
 {
-	struct hs_lane *l = &n->l0;
+	struct hs_node *n = l->n;
 	struct hs_wire_builder b;
 	struct hs_wire_hdr h;
 	size_t keep = hs_lane_records_room(l, NULL, 0, true);
 	size_t room = n->p.frame_budget - HS_WIRE_HDR_LEN - keep;
 	uint64_t owners = hs_table_owners(n->t);
 	unsigned i, first_i, end_i;
-	uint32_t nb, first, last;
+	uint32_t first, last;
 	uint64_t hashes[512];
 
-	hs_node_hdr(n, &h, HS_WIRE_SYN);
-	if (hs_wire_build_begin(&b, n->buf, n->p.frame_budget, &h) != 0)
-		return;
-	if (HS_WIRE_SEC_HDR_LEN + owners * HS_WIRE_DIGEST_LEN <= room) {
+	hs_lane_hdr(l, &h, HS_WIRE_SYN);
+	if (hs_wire_build_begin(&b, l->buf, n->p.frame_budget, &h) != 0)
+		return 0;
+	if (digests &&
+	    HS_WIRE_SEC_HDR_LEN + owners * HS_WIRE_DIGEST_LEN <= room) {
 		uint64_t cursor = 0;
 		unsigned got = (unsigned)hs_table_digests(l->c, &cursor, l->dig,
 							  HS_NODE_MAX_DIGESTS);
@@ -421,35 +430,40 @@ hs_node_send_syn(struct hs_node *n, const struct hs_addr *to)
 		hs_wire_section_end(&b);
 		goto records;
 	}
-	nb = hs_buckets_for(owners);
+	if (nb == 0)
+		nb = hs_buckets_for(owners);
 	if (hs_lane_snapshot(l, nb) <= 0)
-		return;
-	room -= 2 * HS_WIRE_SEC_HDR_LEN + HS_WIRE_SUMMARY_HDR_LEN;
+		return 0;
+	room -= (digests ? 2 : 1) * HS_WIRE_SEC_HDR_LEN +
+		HS_WIRE_SUMMARY_HDR_LEN;
 	/*
 	 * A random starting bucket, then as many whole buckets as the frame
-	 * takes (8 bytes of hash + 40 per digest), upward.  The start is
-	 * drawn from [-(w - 1), nb) and clipped at 0, w being the buckets a
-	 * frame holds on average: so that every bucket, the lowest ones
-	 * included, is covered by w starts.  Drawn among buckets >= 0 only,
-	 * bucket 0 was covered by one start in w, and an owner hashed there
-	 * that a node lacked took a hundred rounds and more to reach it
-	 * (measured: 1,000 nodes joining at once, the last pair missing
-	 * for over 200 rounds).
+	 * takes (8 bytes of hash, + 40 per digest in the digests form),
+	 * upward.  The start is drawn from [-(w - 1), nb) and clipped at 0,
+	 * w being the buckets a frame holds on average: so that every
+	 * bucket, the lowest ones included, is covered by w starts.  Drawn
+	 * among buckets >= 0 only, bucket 0 was covered by one start in w,
+	 * and an owner hashed there that a node lacked took a hundred rounds
+	 * and more to reach it (measured: 1,000 nodes joining at once, the
+	 * last pair missing for over 200 rounds).
 	 */
-	{
-		uint64_t per = (uint64_t)l->n_all * HS_WIRE_DIGEST_LEN / nb + 8;
+	first = start;
+	if (start == UINT32_MAX) {
+		uint64_t per = digests ? (uint64_t)l->n_all *
+					 HS_WIRE_DIGEST_LEN / nb + 8 : 8;
 		uint32_t w = (uint32_t)(room / per);
-		unsigned hi;
 		int64_t st;
 
 		if (w < 1)
 			w = 1;
 		st = (int64_t)(hs_node_rand(n) % (nb + w - 1)) - (w - 1);
 		first = st > 0 ? (uint32_t)st : 0;
-		/* the first owner at or above it (the snapshot is sorted by
-		 * bucket); past the last owner, start at the last bucket
-		 * that holds one */
-		for (first_i = 0, hi = l->n_all; first_i < hi;) {
+	}
+	/* the first owner at or above it (the snapshot is sorted by bucket) */
+	{
+		unsigned hi = l->n_all;
+
+		for (first_i = 0; first_i < hi;) {
 			unsigned mid = (first_i + hi) / 2;
 
 			if (l->all[mid].bucket < first)
@@ -457,13 +471,34 @@ hs_node_send_syn(struct hs_node *n, const struct hs_addr *to)
 			else
 				hi = mid;
 		}
-		if (first_i == l->n_all) {
-			first_i = l->n_all - 1;
-			while (first_i > 0 && l->all[first_i - 1].bucket ==
-					      l->all[first_i].bucket)
-				first_i--;
-			first = l->all[first_i].bucket;
-		}
+	}
+	if (!digests) {
+		/* hashes only: empty buckets cost what full ones do */
+		uint32_t count = (uint32_t)(room / 8);
+
+		if (count > nb - first)
+			count = nb - first;
+		if (count > 512)
+			count = 512;
+		memset(hashes, 0, count * sizeof(hashes[0]));
+		for (i = first_i; i < l->n_all &&
+				  l->all[i].bucket < first + count; i++)
+			hashes[l->all[i].bucket - first] ^=
+				hs_bucket_term(&l->all[i].d);
+		hs_wire_section_begin(&b, HS_WIRE_SEC_SUMMARY);
+		if (hs_wire_put_summary(&b, (uint16_t)nb, (uint16_t)first,
+					(uint16_t)count, hashes) != 0)
+			return 0;
+		hs_wire_section_end(&b);
+		goto records;
+	}
+	/* past the last owner, start at the last bucket that holds one */
+	if (first_i == l->n_all) {
+		first_i = l->n_all - 1;
+		while (first_i > 0 && l->all[first_i - 1].bucket ==
+				      l->all[first_i].bucket)
+			first_i--;
+		first = l->all[first_i].bucket;
 	}
 	end_i = first_i;
 	last = first;
@@ -492,23 +527,35 @@ hs_node_send_syn(struct hs_node *n, const struct hs_addr *to)
 		room -= 8;
 	}
 	if (end_i == first_i)
-		return;	/* one bucket over a frame: cannot happen at 8/bucket */
+		return 0; /* one bucket over a frame: cannot happen at 8/bucket */
 	memset(hashes, 0, sizeof(hashes));
 	for (i = first_i; i < end_i; i++)
 		hashes[l->all[i].bucket - first] ^= hs_bucket_term(&l->all[i].d);
 	hs_wire_section_begin(&b, HS_WIRE_SEC_DIGESTS);
 	for (i = first_i; i < end_i; i++)
 		if (hs_wire_put_digest(&b, &l->all[i].d) != 0)
-			return;	/* room was computed: a bug, send nothing */
+			return 0;	/* room was computed: a bug, send nothing */
 	hs_wire_section_end(&b);
 	hs_wire_section_begin(&b, HS_WIRE_SEC_SUMMARY);
 	if (hs_wire_put_summary(&b, (uint16_t)nb, (uint16_t)first,
 				(uint16_t)(last - first + 1), hashes) != 0)
-		return;
+		return 0;
 	hs_wire_section_end(&b);
 records:
 	hs_lane_put_records(l, &b, NULL, 0, true);
-	hs_node_send(n, to, hs_wire_build_end(&b));
+	return hs_wire_build_end(&b);
+}
+
+/* A round's SYN, in the form params.syn_mode says. */
+static void
+hs_node_send_syn(struct hs_node *n, const struct hs_addr *to)
+{
+	int len = hs_lane_build_syn(&n->l0, n->p.syn_mode == HS_SYN_DIGESTS,
+				    0, UINT32_MAX);
+
+	if (len <= 0)
+		return;
+	hs_node_send(n, to, len);
 	n->st.syn_sent++;
 }
 
@@ -665,31 +712,51 @@ hs_digest_listed(const struct hs_lane *l, unsigned n_listed, uint64_t node)
 }
 
 /*
- * A SYN with a SUMMARY: its DIGESTS are every owner the sender knows in
- * the summary's buckets.  Fill l->dig with the digests of the buckets whose
- * hash differs from ours, then our owners in those buckets that the sender
- * did not list (generation 0: it does not know them).  Returns the count.
+ * Which of a summary's buckets hash differently here: differs[i] for
+ * bucket sm->first + i.  Returns how many, or -1 when we cannot tell (more
+ * than 512 buckets, no memory for the snapshot).
+ */
+static int
+hs_lane_summary_differs(struct hs_lane *l, const struct hs_wire_summary *sm,
+			bool differs[512])
+{
+	uint64_t mine[512];
+	unsigned i;
+	int k = 0;
+
+	if (sm->count > 512 || hs_lane_snapshot(l, sm->n_buckets) < 0)
+		return -1;
+	memset(mine, 0, sizeof(mine));
+	for (i = 0; i < l->n_all; i++) {
+		uint32_t bk = l->all[i].bucket;
+
+		if (bk >= sm->first && bk < (uint32_t)sm->first + sm->count)
+			mine[bk - sm->first] ^= hs_bucket_term(&l->all[i].d);
+	}
+	for (i = 0; i < sm->count; i++) {
+		differs[i] = mine[i] != hs_wire_rd64(sm->hashes + 8 * i);
+		k += differs[i];
+	}
+	return k;
+}
+
+/*
+ * A SYN with a SUMMARY and DIGESTS: its DIGESTS are every owner the
+ * sender knows in the summary's buckets.  Fill l->dig with the digests of
+ * the buckets whose hash differs from ours, then our owners in those
+ * buckets that the sender did not list (generation 0: it does not know
+ * them).  Returns the count.
  */
 static unsigned
 hs_lane_syn_summary(struct hs_lane *l, const struct hs_wire_msg *m)
 {
 	struct hs_wire_summary sm;
-	uint64_t mine[512];
 	bool differs[512];
 	unsigned i, k = 0, n_listed;
 
 	hs_wire_summary_get(m, &sm);
-	if (sm.count > 512 || hs_lane_snapshot(l, sm.n_buckets) < 0)
+	if (hs_lane_summary_differs(l, &sm, differs) <= 0)
 		return 0;
-	memset(mine, 0, sizeof(mine));
-	for (i = 0; i < l->n_all; i++) {
-		uint32_t bk = l->all[i].bucket;
-
-		if (bk >= sm.first && bk < (uint32_t)sm.first + sm.count)
-			mine[bk - sm.first] ^= hs_bucket_term(&l->all[i].d);
-	}
-	for (i = 0; i < sm.count; i++)
-		differs[i] = mine[i] != hs_wire_rd64(sm.hashes + 8 * i);
 	/* their digests in differing buckets */
 	for (i = 0; i < m->sec[HS_WIRE_SEC_DIGESTS].n &&
 		    k < HS_NODE_MAX_DIGESTS; i++) {
@@ -718,6 +785,39 @@ hs_lane_syn_summary(struct hs_lane *l, const struct hs_wire_msg *m)
 	return k;
 }
 
+/*
+ * A SYN of bucket hashes only.  All equal: nothing to say (counted as
+ * ack_empty, as for a SYN of digests in agreement).  Otherwise we answer
+ * with a SYN of our digests from the first bucket that differs, with the
+ * sender's n_buckets (the snapshot just taken serves both): the sender
+ * answers it with the deltas we lack and asks for what it lacks (ACK), we
+ * send that (ACK2).  Our SYN always lists digests (its range starts at or
+ * before an owner we hold, ourselves at least): a SYN of hashes is never
+ * answered by another, and each costs at most one frame back.
+ */
+static void
+hs_lane_answer_summary(struct hs_lane *l, const struct hs_wire_msg *m,
+		       const struct hs_addr *from)
+{
+	struct hs_wire_summary sm;
+	bool differs[512];
+	unsigned i = 0;
+	int len;
+
+	hs_wire_summary_get(m, &sm);
+	if (hs_lane_summary_differs(l, &sm, differs) <= 0) {
+		HS_COUNTER_INC(l->st.ack_empty);
+		return;
+	}
+	while (!differs[i])
+		i++;
+	len = hs_lane_build_syn(l, true, sm.n_buckets, sm.first + i);
+	if (len <= 0)
+		return;
+	hs_lane_send(l, from, len);
+	HS_COUNTER_INC(l->st.syn_replies);
+}
+
 /* SYN (its deltas merged): answer with what the sender lacks, and ask
  * for what we lack. */
 void
@@ -732,6 +832,10 @@ hs_lane_answer_syn(struct hs_lane *l, const struct hs_wire_msg *m,
 	size_t keep;
 	int len;
 
+	if (!hs_wire_has(m, HS_WIRE_SEC_DIGESTS)) {
+		hs_lane_answer_summary(l, m, from);
+		return;
+	}
 	if (hs_wire_has(m, HS_WIRE_SEC_SUMMARY)) {
 		n_theirs = hs_lane_syn_summary(l, m);
 	} else {
@@ -1273,10 +1377,15 @@ hs_node_create(const struct hs_node_params *params, struct hs_node **out)
 	    n->p.frame_budget > n->p.io->frame_max ||
 	    n->p.jitter_ns > n->p.interval_ns || n->p.fanout > 16 ||
 	    n->p.probe_relays > 15 || n->p.fd_mode > HS_FD_PHI ||
+	    n->p.syn_mode > HS_SYN_DIGESTS ||
 	    n->p.n_lanes > HS_NODE_LANES_MAX) {
 		rc = -EINVAL;
 		goto err_n;
 	}
+	/* phi lives on the heartbeats that digests carry */
+	if (n->p.syn_mode == HS_SYN_AUTO)
+		n->p.syn_mode = n->p.fd_mode == HS_FD_PHI ? HS_SYN_DIGESTS :
+							    HS_SYN_SUMMARY;
 	if (params->name != NULL)
 		strcpy(n->name, params->name);
 	/* Mixed, so that seeds a caller derives from ids (seed + i for node
@@ -1447,6 +1556,7 @@ hs_node_stats(const struct hs_node *n, struct hs_node_stats *s)
 		s->ack_sent += ls.ack_sent;
 		s->ack2_sent += ls.ack2_sent;
 		s->ack_empty += ls.ack_empty;
+		s->syn_replies += ls.syn_replies;
 	}
 	s->members = hs_node_n_peers(n);
 	s->rumors = n->n_rumors;

@@ -64,6 +64,17 @@ enum hs_fd_mode {
 	HS_FD_PHI = 1,		/* phi accrual on gossiped heartbeats */
 };
 
+/* What a round's SYN carries (docs/PROTOCOL.md 7.1). */
+enum hs_syn_mode {
+	HS_SYN_AUTO = 0,	/* SUMMARY, but DIGESTS with fd_mode PHI */
+	HS_SYN_SUMMARY = 1,	/* bucket hashes only: 8 bytes per 8 owners;
+				 * a peer that differs answers with a SYN of
+				 * digests */
+	HS_SYN_DIGESTS = 2,	/* every digest when they fit, else a range
+				 * of buckets with their digests: costs 40
+				 * bytes an owner, spreads heartbeats */
+};
+
 struct hs_node_params {
 	uint64_t id;			/* nonzero */
 	uint64_t generation;		/* >= 1, grows on every restart */
@@ -79,6 +90,7 @@ struct hs_node_params {
 	uint64_t jitter_ns;		/* +- around it; default interval/10 */
 	unsigned fanout;		/* peers per round; default 3 */
 	uint16_t frame_budget;		/* UDP payload; default 1472 */
+	uint8_t syn_mode;		/* enum hs_syn_mode; default AUTO */
 	uint64_t rng_seed;		/* peer choice, jitter */
 	unsigned rumor_rounds;		/* rounds a fresh update is pushed;
 					 * default ceil(log2(members + 1)) + 1 */
@@ -153,6 +165,8 @@ struct hs_node_stats {
 	uint64_t ack_sent;
 	uint64_t ack2_sent;
 	uint64_t ack_empty;		/* SYNs in sync: no ACK sent */
+	uint64_t syn_replies;		/* summary SYNs that differ: answered
+					 * with a SYN of digests */
 	uint64_t push_sent;		/* rumor frames, rounds and at once */
 	uint64_t push_now_limited;	/* at-once pushes refused by the rate */
 	uint64_t rumors;		/* updates being pushed now */
@@ -196,6 +210,7 @@ struct hs_lane_stats {
 	uint64_t ack_sent;
 	uint64_t ack2_sent;
 	uint64_t ack_empty;		/* SYNs in sync: no ACK sent */
+	uint64_t syn_replies;		/* summary SYNs answered with a SYN */
 	uint64_t merged;		/* entries this lane installed */
 	uint64_t fwd_frames;		/* lanes 1..: frames handed over */
 	uint64_t fwd_changes;		/* lanes 1..: entries handed over */

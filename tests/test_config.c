@@ -144,6 +144,7 @@ test_defaults(void **state)
 	assert_int_equal(c->gossip.fanout, 3);
 	assert_true(c->gossip.push_now);
 	assert_int_equal(c->gossip.push_now_per_s, 500);
+	assert_string_equal(c->gossip.syn, "auto");
 	assert_string_equal(c->failure.detector, "swim");
 	assert_int_equal(c->failure.probe_timeout_ms, 0);
 	assert_int_equal(c->failure.suspect_mult, 8);
@@ -265,7 +266,7 @@ test_unknown_key(void **state)
 {
 	load_fails(*state, "unknown_key.conf", 4, "gossip.fanotu",
 		   "unknown key (known: seeds, interval_ms, fanout, push_now, "
-		   "push_now_per_s)");
+		   "push_now_per_s, syn)");
 }
 
 static void
@@ -453,6 +454,8 @@ test_overrides(void **state)
 	assert_string_equal(c->node.rack, "r2");
 	assert_int_equal(hs_conf_set(c, "gossip.push_now=false", e), 0);
 	assert_false(c->gossip.push_now);
+	assert_int_equal(hs_conf_set(c, "gossip.syn=digests", e), 0);
+	assert_string_equal(c->gossip.syn, "digests");
 	assert_int_equal(hs_conf_set(c, "failure.phi_threshold=9.5", e), 0);
 	assert_true(c->failure.phi_threshold == 9.5);
 	assert_int_equal(hs_conf_set(c, "network.address=10.0.0.9", e), 0);
@@ -498,6 +501,8 @@ test_overrides_refused(void **state)
 	assert_int_equal(f->c.gossip.fanout, 3);	/* unchanged */
 	assert_string_equal(f->e.msg,
 			    "command line: gossip.fanout: must be 1..16, not 40");
+	set_fails(f, "gossip.syn=hashes", "gossip.syn",
+		  "must be one of auto, summary, digests, not 'hashes'");
 	set_fails(f, "gossip.fanout=3x", "gossip.fanout",
 		  "must be an integer, not '3x'");
 	set_fails(f, "gossip.fanout=", "gossip.fanout",
@@ -506,7 +511,7 @@ test_overrides_refused(void **state)
 		  "must be 0..18446744073709551615, not -1");
 	set_fails(f, "gossip.fanotu=3", "gossip.fanotu",
 		  "unknown key (known: seeds, interval_ms, fanout, push_now, "
-		  "push_now_per_s)");
+		  "push_now_per_s, syn)");
 	set_fails(f, "gosip.fanout=3", "gosip.fanout",
 		  "unknown section (known: node, network, dpdk, gossip, "
 		  "failure, limits, workers, api, log)");

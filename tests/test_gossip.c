@@ -153,18 +153,36 @@ test_converge_30(void **state)
 	converge(120, 0.30, 120);
 }
 
+/* Summed over every node. */
+static uint64_t
+sum_syn_replies(struct cluster *cl)
+{
+	struct hs_node_stats st;
+	uint64_t r = 0;
+	unsigned i;
+
+	for (i = 0; i < cl->n; i++) {
+		hs_node_stats(cl->node[i], &st);
+		r += st.syn_replies;
+	}
+	return r;
+}
+
 /* Converge, split 50/50, write on both sides, check each side converges
  * alone and the other side does not get its keys, heal: everyone ends
- * with every key. */
+ * with every key.  The rumors of the writes aged out during the split, so
+ * the heal is anti-entropy's alone: with SYNs of bucket hashes, the
+ * buckets that differ draw SYNs of digests in reply. */
 static void
-test_partition_heal(void **state)
+partition_heal(uint8_t syn_mode)
 {
 	enum { N = 100, H = N / 2 };
+	struct hs_node_params over = { .syn_mode = syn_mode };
 	struct cluster cl;
+	uint64_t replies;
 	unsigned i, k;
 
-	(void)state;
-	cluster_start(&cl, N, 0.0, test_seed + 7);
+	cluster_start_params(&cl, N, 0.0, test_seed + 7, false, &over);
 	for (i = 0; i < N; i++)
 		put_own_key(&cl, i, "a");
 	run_until(&cl, 0, N, 0, N, "a", 60);
@@ -183,11 +201,28 @@ test_partition_heal(void **state)
 	for (i = H; i < N; i++)
 		assert_false(has_key(&cl, i, 0, "b"));
 
+	replies = sum_syn_replies(&cl);
 	for (i = 0; i < N; i++)
 		hs_memnet_set_group(cl.net, &cl.addr[i], 0);
-	run_until(&cl, 0, N, 0, N, "b", 80);
+	k = run_until(&cl, 0, N, 0, N, "b", 80);
 	assert_true(holds(&cl, 0, N, 0, N, "a"));
+	replies = sum_syn_replies(&cl) - replies;
+	printf("# partition healed (SYNs of %s) in %u rounds, %" PRIu64
+	       " SYNs answered with SYNs\n",
+	       syn_mode == HS_SYN_DIGESTS ? "digests" : "hashes", k, replies);
+	if (syn_mode == HS_SYN_DIGESTS)
+		assert_int_equal(replies, 0);
+	else
+		assert_true(replies > 0);
 	cluster_stop(&cl);
+}
+
+static void
+test_partition_heal(void **state)
+{
+	(void)state;
+	partition_heal(HS_SYN_AUTO);		/* hashes: swim detector */
+	partition_heal(HS_SYN_DIGESTS);
 }
 
 /* Every node holds every node's hs.addr key (the engine's own). */
@@ -497,13 +532,14 @@ test_10k_members_one_frame(void **state)
 /* Bytes a node sends per round, once a cluster is quiet, do not follow N:
  * SYN, ACK and ACK2 are one frame each whatever the membership. */
 static double
-quiet_bytes_per_node_round(unsigned n)
+quiet_bytes_per_node_round(unsigned n, uint8_t syn_mode)
 {
+	struct hs_node_params over = { .syn_mode = syn_mode };
 	struct cluster cl;
 	uint64_t before = 0, after = 0;
 	unsigned i, r;
 
-	cluster_start(&cl, n, 0.0, test_seed + n);
+	cluster_start_params(&cl, n, 0.0, test_seed + n, false, &over);
 	for (i = 0; i < n; i++)
 		put_own_key(&cl, i, "q");
 	run_until(&cl, 0, n, 0, n, "q", 120);
@@ -521,19 +557,32 @@ quiet_bytes_per_node_round(unsigned n)
 	return (double)(after - before) / n / 10;
 }
 
+/*
+ * Bytes a node sends per round in a cluster at rest.  SYNs of digests: a
+ * frame each at most, whatever N.  SYNs of bucket hashes: 8 bytes per
+ * bucket of about 8 owners, so they grow with N up to a frame (about
+ * 1,300 owners) and stay there; below that they are a fraction of the
+ * digests' cost.
+ */
 static void
 test_round_bytes_bounded(void **state)
 {
-	double b50, b200;
+	double d50, d200, h50, h200;
 
 	(void)state;
-	b50 = quiet_bytes_per_node_round(50);
-	b200 = quiet_bytes_per_node_round(200);
-	printf("# quiet cluster: %.0f bytes/node/round at 50 nodes, %.0f at "
-	       "200\n", b50, b200);
+	d50 = quiet_bytes_per_node_round(50, HS_SYN_DIGESTS);
+	d200 = quiet_bytes_per_node_round(200, HS_SYN_DIGESTS);
+	h50 = quiet_bytes_per_node_round(50, HS_SYN_SUMMARY);
+	h200 = quiet_bytes_per_node_round(200, HS_SYN_SUMMARY);
+	printf("# quiet cluster, bytes/node/round: SYNs of digests %.0f at "
+	       "50 nodes, %.0f at 200; SYNs of hashes %.0f, %.0f\n", d50,
+	       d200, h50, h200);
 	/* fanout 3, a seed now and then: at most 4 exchanges of 3 frames */
-	assert_true(b200 <= 4 * 3 * HS_WIRE_FRAME_DEFAULT);
-	assert_true(b200 <= 1.5 * b50);
+	assert_true(d200 <= 4 * 3 * HS_WIRE_FRAME_DEFAULT);
+	assert_true(d200 <= 1.5 * d50);
+	assert_true(h200 <= 4 * 3 * HS_WIRE_FRAME_DEFAULT);
+	assert_true(h50 <= 0.3 * d50);
+	assert_true(h200 <= 0.5 * d200);
 }
 
 /* SYNs, ACKs, ACK2s sent and SYNs left unanswered, over every node. */
@@ -555,18 +604,21 @@ sum_exchanges(struct cluster *cl, uint64_t *syn, uint64_t *ack,
 }
 
 /*
- * A cluster at rest answers SYNs with nothing: every digest agrees, so no
- * ACK is sent (counted as ack_empty) and no ACK2 follows; the SYNs alone
- * go out.  Then a write at one node draws ACKs again and reaches all.
+ * A cluster at rest answers SYNs with nothing: every digest (or bucket
+ * hash) agrees, so no ACK is sent (counted as ack_empty), no ACK2 and no
+ * SYN in reply follows; the SYNs alone go out.  Then a write at one node
+ * draws ACKs again and reaches all.
  */
 static void
-quiet_syns_unanswered(unsigned n)
+quiet_syns_unanswered(unsigned n, uint8_t syn_mode)
 {
+	struct hs_node_params over = { .syn_mode = syn_mode };
 	struct cluster cl;
 	uint64_t syn0, ack0, empty0, ack20, syn1, ack1, empty1, ack21;
+	uint64_t replies;
 	unsigned i, r, rounds;
 
-	cluster_start(&cl, n, 0.0, test_seed + 7 * n);
+	cluster_start_params(&cl, n, 0.0, test_seed + 7 * n, false, &over);
 	for (i = 0; i < n; i++)
 		put_own_key(&cl, i, "q");
 	run_until(&cl, 0, n, 0, n, "q", 120);
@@ -574,16 +626,22 @@ quiet_syns_unanswered(unsigned n)
 		for (i = 0; i < INTERVAL_NS / TICK_NS; i++)
 			cluster_tick(&cl);
 	sum_exchanges(&cl, &syn0, &ack0, &ack20, &empty0);
+	replies = sum_syn_replies(&cl);
 	for (r = 0; r < 10; r++)
 		for (i = 0; i < INTERVAL_NS / TICK_NS; i++)
 			cluster_tick(&cl);
 	sum_exchanges(&cl, &syn1, &ack1, &ack21, &empty1);
-	printf("# %u nodes at rest, 10 rounds: %" PRIu64 " SYNs, %" PRIu64
-	       " ACKs, %" PRIu64 " ACK2s, %" PRIu64 " SYNs unanswered\n", n,
-	       syn1 - syn0, ack1 - ack0, ack21 - ack20, empty1 - empty0);
+	replies = sum_syn_replies(&cl) - replies;
+	printf("# %u nodes at rest (SYNs of %s), 10 rounds: %" PRIu64
+	       " SYNs, %" PRIu64 " ACKs, %" PRIu64 " ACK2s, %" PRIu64
+	       " SYNs in reply, %" PRIu64 " SYNs unanswered\n", n,
+	       syn_mode == HS_SYN_DIGESTS ? "digests" : "hashes",
+	       syn1 - syn0, ack1 - ack0, ack21 - ack20, replies,
+	       empty1 - empty0);
 	assert_true(syn1 - syn0 >= (uint64_t)n * 10);
 	assert_int_equal(ack1 - ack0, 0);
 	assert_int_equal(ack21 - ack20, 0);
+	assert_int_equal(replies, 0);
 	/* no loss: every SYN reached a live node and went unanswered (but
 	 * for those in flight at either end of the window: a node's SYNs
 	 * of one round at most) */
@@ -599,8 +657,10 @@ static void
 test_quiet_syns_unanswered(void **state)
 {
 	(void)state;
-	quiet_syns_unanswered(8);	/* every digest in the SYN */
-	quiet_syns_unanswered(100);	/* bucket summaries */
+	quiet_syns_unanswered(8, HS_SYN_DIGESTS);   /* every digest */
+	quiet_syns_unanswered(100, HS_SYN_DIGESTS); /* a range, with digests */
+	quiet_syns_unanswered(8, HS_SYN_SUMMARY);   /* one bucket hash */
+	quiet_syns_unanswered(100, HS_SYN_SUMMARY); /* 16 bucket hashes */
 }
 
 int
