@@ -199,6 +199,9 @@ hs_lane_close(struct hs_lane *l)
 	free(l->all);
 	l->all = NULL;
 	l->n_all = l->cap_all = 0;
+	free(l->bh);
+	l->bh = NULL;
+	l->cap_bh = 0;
 }
 
 void
@@ -210,6 +213,7 @@ hs_lane_free(struct hs_lane *l)
 	hs_lane_tx_free(l);
 	free(l->buf);
 	free(l->all);
+	free(l->bh);
 	free(l);
 }
 

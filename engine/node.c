@@ -23,9 +23,6 @@
 #include <string.h>
 #include <time.h>
 
-#define XXH_INLINE_ALL
-#include <xxhash.h>
-
 #include "engine/log.h"
 #include "engine/node_priv.h"
 
@@ -101,28 +98,6 @@ hs_members_refresh(struct hs_node *n, uint64_t now)
 
 /* ---- bucket summaries (docs/PROTOCOL.md 6.2) ---- */
 
-static uint32_t
-hs_bucket_of(uint64_t node, uint32_t n_buckets)
-{
-	uint8_t be[8];
-
-	hs_wire_wr64(be, node);
-	return (uint32_t)(XXH3_64bits(be, 8) & (n_buckets - 1));
-}
-
-/* An owner's term in its bucket's hash: its digest without heartbeat. */
-static uint64_t
-hs_bucket_term(const struct hs_wire_digest *d)
-{
-	uint8_t b[32];
-
-	hs_wire_wr64(b, d->node);
-	hs_wire_wr64(b + 8, d->generation);
-	hs_wire_wr64(b + 16, d->max_version);
-	hs_wire_wr64(b + 24, d->floor);
-	return XXH3_64bits(b, 32);
-}
-
 static int
 hs_bdig_cmp(const void *a, const void *b)
 {
@@ -134,13 +109,15 @@ hs_bdig_cmp(const void *a, const void *b)
 }
 
 /*
- * Every digest we hold, with its bucket of n_buckets, sorted by bucket.
- * O(members log members), so taken by each lane at most once per round
- * and n_buckets and reused by every SYN it sends or answers in that round: a bucket that
- * changed since only looks different (a little redundant work), an owner
- * that appeared since is covered next round.  Incremental bucket hashes,
- * so that this follows the difference and not N, are the next step.
- * Returns the count, or -ENOMEM.
+ * Every digest we hold, with its bucket of n_buckets, sorted by bucket,
+ * and the hash of every bucket (l->bh).  O(members log members), so taken
+ * by each lane at most once per round and n_buckets and reused by every
+ * SYN it sends or answers in that round: comparing a summary then costs
+ * its count of buckets, not our members.  A bucket that changed since only
+ * looks different (a little redundant work), an owner that appeared since
+ * is covered next round.  Incremental bucket hashes, so that this follows
+ * the difference and not N, are the next step.  Returns the count, or
+ * -ENOMEM.
  */
 static int
 hs_lane_snapshot(struct hs_lane *l, uint32_t n_buckets)
@@ -149,6 +126,7 @@ hs_lane_snapshot(struct hs_lane *l, uint32_t n_buckets)
 	uint64_t epoch = __atomic_load_n(&l->n->epoch, __ATOMIC_RELAXED) + 1;
 	struct hs_wire_digest d[32];
 	int got, i;
+	unsigned k;
 
 	if (l->all_epoch == epoch && l->all_buckets == n_buckets)
 		return (int)l->n_all;
@@ -162,15 +140,27 @@ hs_lane_snapshot(struct hs_lane *l, uint32_t n_buckets)
 		l->all = a;
 		l->cap_all = cap;
 	}
+	if (n_buckets > l->cap_bh) {
+		uint64_t *a = realloc(l->bh, n_buckets * sizeof(*a));
+
+		if (a == NULL)
+			return -ENOMEM;
+		l->bh = a;
+		l->cap_bh = n_buckets;
+	}
+	l->all_epoch = 0;
 	l->n_all = 0;
 	while ((got = hs_table_digests(l->c, &cursor, d, 32)) > 0)
 		for (i = 0; i < got && l->n_all < l->cap_all; i++) {
 			l->all[l->n_all].d = d[i];
-			l->all[l->n_all].bucket = hs_bucket_of(d[i].node,
-							       n_buckets);
+			l->all[l->n_all].bucket = hs_wire_bucket_of(d[i].node,
+								    n_buckets);
 			l->n_all++;
 		}
 	qsort(l->all, l->n_all, sizeof(*l->all), hs_bdig_cmp);
+	memset(l->bh, 0, n_buckets * sizeof(*l->bh));
+	for (k = 0; k < l->n_all; k++)
+		l->bh[l->all[k].bucket] ^= hs_wire_bucket_term(&l->all[k].d);
 	l->all_epoch = epoch;
 	l->all_buckets = n_buckets;
 	return (int)l->n_all;
@@ -412,7 +402,6 @@ hs_lane_build_syn(struct hs_lane *l, bool digests, uint32_t nb,
 	uint64_t owners = hs_table_owners(n->t);
 	unsigned i, first_i, end_i;
 	uint32_t first, last;
-	uint64_t hashes[512];
 
 	hs_lane_hdr(l, &h, HS_WIRE_SYN);
 	if (hs_wire_build_begin(&b, l->buf, n->p.frame_budget, &h) != 0)
@@ -480,14 +469,9 @@ hs_lane_build_syn(struct hs_lane *l, bool digests, uint32_t nb,
 			count = nb - first;
 		if (count > 512)
 			count = 512;
-		memset(hashes, 0, count * sizeof(hashes[0]));
-		for (i = first_i; i < l->n_all &&
-				  l->all[i].bucket < first + count; i++)
-			hashes[l->all[i].bucket - first] ^=
-				hs_bucket_term(&l->all[i].d);
 		hs_wire_section_begin(&b, HS_WIRE_SEC_SUMMARY);
 		if (hs_wire_put_summary(&b, (uint16_t)nb, (uint16_t)first,
-					(uint16_t)count, hashes) != 0)
+					(uint16_t)count, l->bh + first) != 0)
 			return 0;
 		hs_wire_section_end(&b);
 		goto records;
@@ -528,9 +512,6 @@ hs_lane_build_syn(struct hs_lane *l, bool digests, uint32_t nb,
 	}
 	if (end_i == first_i)
 		return 0; /* one bucket over a frame: cannot happen at 8/bucket */
-	memset(hashes, 0, sizeof(hashes));
-	for (i = first_i; i < end_i; i++)
-		hashes[l->all[i].bucket - first] ^= hs_bucket_term(&l->all[i].d);
 	hs_wire_section_begin(&b, HS_WIRE_SEC_DIGESTS);
 	for (i = first_i; i < end_i; i++)
 		if (hs_wire_put_digest(&b, &l->all[i].d) != 0)
@@ -538,7 +519,7 @@ hs_lane_build_syn(struct hs_lane *l, bool digests, uint32_t nb,
 	hs_wire_section_end(&b);
 	hs_wire_section_begin(&b, HS_WIRE_SEC_SUMMARY);
 	if (hs_wire_put_summary(&b, (uint16_t)nb, (uint16_t)first,
-				(uint16_t)(last - first + 1), hashes) != 0)
+				(uint16_t)(last - first + 1), l->bh + first) != 0)
 		return 0;
 	hs_wire_section_end(&b);
 records:
@@ -546,12 +527,21 @@ records:
 	return hs_wire_build_end(&b);
 }
 
-/* A round's SYN, in the form params.syn_mode says. */
+/*
+ * A round's SYN, in the form params.syn_mode says.  HS_SYN_AUTO: digests
+ * while the node is warm: it has rumors (it merged or wrote something in
+ * the last rumor_rounds) or an ACK or ACK2 came in as many rounds ago, so
+ * that its peers likely differ and the digests save the hop of the SYN in
+ * reply; hashes at rest, where digests would only carry heartbeats.
+ */
 static void
 hs_node_send_syn(struct hs_node *n, const struct hs_addr *to)
 {
-	int len = hs_lane_build_syn(&n->l0, n->p.syn_mode == HS_SYN_DIGESTS,
-				    0, UINT32_MAX);
+	bool digests = n->p.syn_mode == HS_SYN_DIGESTS ||
+		       (n->p.syn_mode == HS_SYN_AUTO &&
+			(n->n_rumors != 0 || hs_mb_n_rumors(n) != 0 ||
+			 n->st.rounds < n->warm_until));
+	int len = hs_lane_build_syn(&n->l0, digests, 0, UINT32_MAX);
 
 	if (len <= 0)
 		return;
@@ -576,13 +566,13 @@ hs_node_summary_seen(struct hs_node *n, const struct hs_wire_msg *m)
 	struct hs_lane *l = &n->l0;
 	struct hs_wire_summary sm;
 	struct hs_member *x;
-	uint64_t h = 0, mine = 0;
+	uint64_t mine = 0;
 	unsigned lo = 0, hi;
 	uint32_t bk;
 	bool found = false;
 
 	hs_wire_summary_get(m, &sm);
-	bk = hs_bucket_of(n->p.id, sm.n_buckets);
+	bk = hs_wire_bucket_of(n->p.id, sm.n_buckets);
 	if (bk < sm.first || bk >= (uint32_t)sm.first + sm.count ||
 	    (x = hs_mb_find(n, m->hdr.sender_id)) == NULL ||
 	    x->generation != m->hdr.sender_gen ||
@@ -598,14 +588,12 @@ hs_node_summary_seen(struct hs_node *n, const struct hs_wire_msg *m)
 		else
 			hi = mid;
 	}
-	for (; lo < l->n_all && l->all[lo].bucket == bk; lo++) {
-		h ^= hs_bucket_term(&l->all[lo].d);
+	for (; lo < l->n_all && l->all[lo].bucket == bk; lo++)
 		if (l->all[lo].d.node == n->p.id) {
 			mine = l->all[lo].d.max_version;
 			found = true;
 		}
-	}
-	if (found && h == hs_wire_rd64(sm.hashes + 8 * (bk - sm.first)) &&
+	if (found && l->bh[bk] == hs_wire_rd64(sm.hashes + 8 * (bk - sm.first)) &&
 	    x->seen_version < mine)
 		x->seen_version = mine;
 }
@@ -720,19 +708,13 @@ static int
 hs_lane_summary_differs(struct hs_lane *l, const struct hs_wire_summary *sm,
 			bool differs[512])
 {
-	uint64_t mine[512];
+	const uint64_t *mine;
 	unsigned i;
 	int k = 0;
 
 	if (sm->count > 512 || hs_lane_snapshot(l, sm->n_buckets) < 0)
 		return -1;
-	memset(mine, 0, sizeof(mine));
-	for (i = 0; i < l->n_all; i++) {
-		uint32_t bk = l->all[i].bucket;
-
-		if (bk >= sm->first && bk < (uint32_t)sm->first + sm->count)
-			mine[bk - sm->first] ^= hs_bucket_term(&l->all[i].d);
-	}
+	mine = l->bh + sm->first;
 	for (i = 0; i < sm->count; i++) {
 		differs[i] = mine[i] != hs_wire_rd64(sm->hashes + 8 * i);
 		k += differs[i];
@@ -764,7 +746,7 @@ hs_lane_syn_summary(struct hs_lane *l, const struct hs_wire_msg *m)
 		uint32_t bk;
 
 		hs_wire_digest_get(m, i, &d);
-		bk = hs_bucket_of(d.node, sm.n_buckets);
+		bk = hs_wire_bucket_of(d.node, sm.n_buckets);
 		if (bk >= sm.first && bk < (uint32_t)sm.first + sm.count &&
 		    differs[bk - sm.first])
 			l->dig[k++] = d;
@@ -990,11 +972,15 @@ hs_node_rx_msg(struct hs_node *n, const struct hs_wire_msg *m,
 			hs_lane_answer_syn(&n->l0, m, from);
 		break;
 	case HS_WIRE_ACK:
+		n->warm_until = n->st.rounds + HS_NODE_WARM_ROUNDS;
 		hs_node_merge(n, m, from, forwarded);
 		if (!forwarded)
 			hs_lane_answer_ack(&n->l0, m, from);
 		break;
 	case HS_WIRE_ACK2:
+		n->warm_until = n->st.rounds + HS_NODE_WARM_ROUNDS;
+		hs_node_merge(n, m, from, forwarded);
+		break;
 	case HS_WIRE_PUSH:
 	case HS_WIRE_JOIN:
 	case HS_WIRE_LEAVE:
@@ -1178,6 +1164,7 @@ hs_node_take_rumors(struct hs_node *n, uint64_t now)
 	unsigned got, i, first_new;
 
 	while ((got = hs_table_changes(n->c, ch, 32)) > 0) {
+		n->warm_until = n->st.rounds + HS_NODE_WARM_ROUNDS;
 		HS_COUNTER_ADD(n->l0.st.merged, got);
 		for (i = 0; i < got; i++)
 			hs_node_add_rumor(n, &ch[i]);
@@ -1383,9 +1370,8 @@ hs_node_create(const struct hs_node_params *params, struct hs_node **out)
 		goto err_n;
 	}
 	/* phi lives on the heartbeats that digests carry */
-	if (n->p.syn_mode == HS_SYN_AUTO)
-		n->p.syn_mode = n->p.fd_mode == HS_FD_PHI ? HS_SYN_DIGESTS :
-							    HS_SYN_SUMMARY;
+	if (n->p.syn_mode == HS_SYN_AUTO && n->p.fd_mode == HS_FD_PHI)
+		n->p.syn_mode = HS_SYN_DIGESTS;
 	if (params->name != NULL)
 		strcpy(n->name, params->name);
 	/* Mixed, so that seeds a caller derives from ids (seed + i for node
@@ -1510,6 +1496,7 @@ hs_node_destroy(struct hs_node *n)
 		hs_lane_free(n->lanes[i]);
 	free(n->lanes);
 	free(n->l0.all);
+	free(n->l0.bh);
 	hs_lane_tx_free(&n->l0);
 	free(n->seeds);
 	free(n->rumors);

@@ -66,7 +66,10 @@ enum hs_fd_mode {
 
 /* What a round's SYN carries (docs/PROTOCOL.md 7.1). */
 enum hs_syn_mode {
-	HS_SYN_AUTO = 0,	/* SUMMARY, but DIGESTS with fd_mode PHI */
+	HS_SYN_AUTO = 0,	/* DIGESTS while the node has rumors to push
+				 * (it merged or wrote something in the last
+				 * rumor_rounds), SUMMARY at rest; DIGESTS
+				 * always with fd_mode PHI */
 	HS_SYN_SUMMARY = 1,	/* bucket hashes only: 8 bytes per 8 owners;
 				 * a peer that differs answers with a SYN of
 				 * digests */

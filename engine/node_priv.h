@@ -23,6 +23,10 @@
 
 #define HS_NODE_RX_BURST	32
 /* frames (and lane hand-overs) after which a poll reads the clock again */
+/* HS_SYN_AUTO: rounds of SYNs of digests after the last change merged
+ * or ACK received (a joining node's rumors live 2 rounds only, while it
+ * knows few members) */
+#define HS_NODE_WARM_ROUNDS	16
 #define HS_NODE_REREAD_CLOCK	8
 #define HS_NODE_MAX_DIGESTS	256	/* a SYN's digests + owners it lacks */
 #define HS_NODE_MAX_RECORDS	8	/* node records per ACK/ACK2 */
@@ -84,6 +88,9 @@ struct hs_lane {
 	unsigned cap_all;
 	uint64_t all_epoch;			/* the round it was taken + 1 */
 	uint32_t all_buckets;			/* its n_buckets */
+	uint64_t *bh;				/* the hash of each of its
+						 * buckets (cap_bh) */
+	uint32_t cap_bh;
 	struct hs_spsc *fwd;			/* lanes >= 1: to the primary */
 	bool fwd_lost;				/* changes dropped since the last
 						 * forwarded batch */
@@ -183,6 +190,8 @@ struct hs_node {
 	struct hs_table_ctx *c;
 	uint64_t rng;
 	uint64_t rx_now;			/* clock at the poll's start */
+	uint64_t warm_until;			/* HS_SYN_AUTO: SYNs of digests
+						 * until this round */
 	uint64_t next_round;
 	uint64_t seq;
 	struct hs_peers_members own;		/* default sampler's state */

@@ -24,6 +24,9 @@
 #include <stdint.h>
 #include <string.h>
 
+#define XXH_INLINE_ALL
+#include <xxhash.h>
+
 #include "wire.h"
 
 /* hs_wire_rd*() and hs_wire_wr*() swap bytes unconditionally. */
@@ -918,4 +921,28 @@ hs_wire_build_end(struct hs_wire_builder *b)
 	hs_wire_wr16(b->buf + 6, (uint16_t)(b->len - HS_WIRE_HDR_LEN));
 	memset(b->buf + b->len, 0, b->trailer_len);
 	return b->len + b->trailer_len;
+}
+
+/* ---- bucket summaries (docs/PROTOCOL.md 6.2) ---- */
+
+uint32_t
+hs_wire_bucket_of(uint64_t node, uint32_t n_buckets)
+{
+	uint8_t be[8];
+
+	hs_wire_wr64(be, node);
+	return (uint32_t)(XXH3_64bits(be, 8) & (n_buckets - 1));
+}
+
+/* The digest without its heartbeat, which changes every round. */
+uint64_t
+hs_wire_bucket_term(const struct hs_wire_digest *d)
+{
+	uint8_t b[32];
+
+	hs_wire_wr64(b, d->node);
+	hs_wire_wr64(b + 8, d->generation);
+	hs_wire_wr64(b + 16, d->max_version);
+	hs_wire_wr64(b + 24, d->floor);
+	return XXH3_64bits(b, 32);
 }

@@ -275,6 +275,12 @@ int hs_wire_put_digest(struct hs_wire_builder *b,
 int hs_wire_put_summary(struct hs_wire_builder *b, uint16_t n_buckets,
 			uint16_t first, uint16_t count,
 			const uint64_t *hashes);
+/* A SUMMARY's bucket of owner `node` among n_buckets (a power of two),
+ * and an owner's term in its bucket's hash (the XOR of its owners'
+ * terms): both as docs/PROTOCOL.md 6.2 defines them, so that every
+ * implementation computes the same summary. */
+uint32_t hs_wire_bucket_of(uint64_t node, uint32_t n_buckets);
+uint64_t hs_wire_bucket_term(const struct hs_wire_digest *d);
 /* A group needs room for its header plus one entry's header, or -EMSGSIZE. */
 int hs_wire_group_begin(struct hs_wire_builder *b, uint64_t owner,
 			uint64_t generation, uint64_t from_version,

@@ -172,7 +172,9 @@ sum_syn_replies(struct cluster *cl)
  * alone and the other side does not get its keys, heal: everyone ends
  * with every key.  The rumors of the writes aged out during the split, so
  * the heal is anti-entropy's alone: with SYNs of bucket hashes, the
- * buckets that differ draw SYNs of digests in reply. */
+ * buckets that differ draw SYNs of digests in reply (with auto, the
+ * members suspected and refuted across the split keep the nodes warm:
+ * they heal with digests). */
 static void
 partition_heal(uint8_t syn_mode)
 {
@@ -207,12 +209,13 @@ partition_heal(uint8_t syn_mode)
 	k = run_until(&cl, 0, N, 0, N, "b", 80);
 	assert_true(holds(&cl, 0, N, 0, N, "a"));
 	replies = sum_syn_replies(&cl) - replies;
-	printf("# partition healed (SYNs of %s) in %u rounds, %" PRIu64
+	printf("# partition healed (SYNs: %s) in %u rounds, %" PRIu64
 	       " SYNs answered with SYNs\n",
-	       syn_mode == HS_SYN_DIGESTS ? "digests" : "hashes", k, replies);
+	       syn_mode == HS_SYN_DIGESTS ? "digests" :
+	       syn_mode == HS_SYN_SUMMARY ? "hashes" : "auto", k, replies);
 	if (syn_mode == HS_SYN_DIGESTS)
 		assert_int_equal(replies, 0);
-	else
+	else if (syn_mode == HS_SYN_SUMMARY)
 		assert_true(replies > 0);
 	cluster_stop(&cl);
 }
@@ -221,8 +224,9 @@ static void
 test_partition_heal(void **state)
 {
 	(void)state;
-	partition_heal(HS_SYN_AUTO);		/* hashes: swim detector */
+	partition_heal(HS_SYN_SUMMARY);
 	partition_heal(HS_SYN_DIGESTS);
+	partition_heal(HS_SYN_AUTO);
 }
 
 /* Every node holds every node's hs.addr key (the engine's own). */
@@ -567,16 +571,19 @@ quiet_bytes_per_node_round(unsigned n, uint8_t syn_mode)
 static void
 test_round_bytes_bounded(void **state)
 {
-	double d50, d200, h50, h200;
+	double d50, d200, h50, h200, a200;
 
 	(void)state;
 	d50 = quiet_bytes_per_node_round(50, HS_SYN_DIGESTS);
 	d200 = quiet_bytes_per_node_round(200, HS_SYN_DIGESTS);
 	h50 = quiet_bytes_per_node_round(50, HS_SYN_SUMMARY);
 	h200 = quiet_bytes_per_node_round(200, HS_SYN_SUMMARY);
+	a200 = quiet_bytes_per_node_round(200, HS_SYN_AUTO);
 	printf("# quiet cluster, bytes/node/round: SYNs of digests %.0f at "
-	       "50 nodes, %.0f at 200; SYNs of hashes %.0f, %.0f\n", d50,
-	       d200, h50, h200);
+	       "50 nodes, %.0f at 200; SYNs of hashes %.0f, %.0f; auto %.0f "
+	       "at 200\n", d50, d200, h50, h200, a200);
+	/* auto, at rest, is hashes */
+	assert_true(a200 <= 1.1 * h200);
 	/* fanout 3, a seed now and then: at most 4 exchanges of 3 frames */
 	assert_true(d200 <= 4 * 3 * HS_WIRE_FRAME_DEFAULT);
 	assert_true(d200 <= 1.5 * d50);
@@ -632,10 +639,11 @@ quiet_syns_unanswered(unsigned n, uint8_t syn_mode)
 			cluster_tick(&cl);
 	sum_exchanges(&cl, &syn1, &ack1, &ack21, &empty1);
 	replies = sum_syn_replies(&cl) - replies;
-	printf("# %u nodes at rest (SYNs of %s), 10 rounds: %" PRIu64
+	printf("# %u nodes at rest (SYNs: %s), 10 rounds: %" PRIu64
 	       " SYNs, %" PRIu64 " ACKs, %" PRIu64 " ACK2s, %" PRIu64
 	       " SYNs in reply, %" PRIu64 " SYNs unanswered\n", n,
-	       syn_mode == HS_SYN_DIGESTS ? "digests" : "hashes",
+	       syn_mode == HS_SYN_DIGESTS ? "digests" :
+	       syn_mode == HS_SYN_SUMMARY ? "hashes" : "auto",
 	       syn1 - syn0, ack1 - ack0, ack21 - ack20, replies,
 	       empty1 - empty0);
 	assert_true(syn1 - syn0 >= (uint64_t)n * 10);
@@ -661,6 +669,7 @@ test_quiet_syns_unanswered(void **state)
 	quiet_syns_unanswered(100, HS_SYN_DIGESTS); /* a range, with digests */
 	quiet_syns_unanswered(8, HS_SYN_SUMMARY);   /* one bucket hash */
 	quiet_syns_unanswered(100, HS_SYN_SUMMARY); /* 16 bucket hashes */
+	quiet_syns_unanswered(100, HS_SYN_AUTO);    /* hashes once at rest */
 }
 
 int
