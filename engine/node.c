@@ -387,17 +387,19 @@ hs_lane_records_room(struct hs_lane *l, const struct hs_wire_digest *digs,
  *    goes on from there the other way round.
  * The range starts at bucket `start` of `nb` (nb 0: ours for the owners we
  * hold), or at a random one when start is UINT32_MAX (the primary lane
- * only: the node's generator).  Bytes per SYN stay within one frame
- * whatever the cluster size.  Returns the frame's length, 0: none.
+ * only: the node's generator).  With `self`, our node record too, so that
+ * a peer that does not know us learns how to reach us.  Bytes per SYN
+ * stay within one frame whatever the cluster size.  Returns the frame's
+ * length, 0: none.
  */
 static int
-hs_lane_build_syn(struct hs_lane *l, bool digests, uint32_t nb,
+hs_lane_build_syn(struct hs_lane *l, bool digests, bool self, uint32_t nb,
 		  uint32_t start)
 {
 	struct hs_node *n = l->n;
 	struct hs_wire_builder b;
 	struct hs_wire_hdr h;
-	size_t keep = hs_lane_records_room(l, NULL, 0, true);
+	size_t keep = hs_lane_records_room(l, NULL, 0, self);
 	size_t room = n->p.frame_budget - HS_WIRE_HDR_LEN - keep;
 	uint64_t owners = hs_table_owners(n->t);
 	unsigned i, first_i, end_i;
@@ -523,25 +525,34 @@ hs_lane_build_syn(struct hs_lane *l, bool digests, uint32_t nb,
 		return 0;
 	hs_wire_section_end(&b);
 records:
-	hs_lane_put_records(l, &b, NULL, 0, true);
+	hs_lane_put_records(l, &b, NULL, 0, self);
 	return hs_wire_build_end(&b);
 }
 
 /*
- * A round's SYN, in the form params.syn_mode says.  HS_SYN_AUTO: digests
- * while the node is warm: it has rumors (it merged or wrote something in
- * the last rumor_rounds) or an ACK or ACK2 came in as many rounds ago, so
- * that its peers likely differ and the digests save the hop of the SYN in
- * reply; hashes at rest, where digests would only carry heartbeats.
+ * HS_SYN_AUTO: is the node warm?  It has rumors to push, or it merged a
+ * change or received an ACK or ACK2 in the last HS_NODE_WARM_ROUNDS
+ * rounds: its peers likely differ from it.
+ */
+static bool
+hs_node_warm(const struct hs_node *n)
+{
+	return n->n_rumors != 0 || hs_mb_n_rumors(n) != 0 ||
+	       n->st.rounds < n->warm_until;
+}
+
+/*
+ * A round's SYN: of digests (HS_SYN_DIGESTS, or a warm node's in
+ * HS_SYN_AUTO: the digests save the hop of the SYN in reply), else of
+ * bucket hashes.  `rest`: a node at rest in HS_SYN_AUTO, whose peers all
+ * know it, leaves its node record out.
  */
 static void
-hs_node_send_syn(struct hs_node *n, const struct hs_addr *to)
+hs_node_send_syn(struct hs_node *n, const struct hs_addr *to, bool rest)
 {
 	bool digests = n->p.syn_mode == HS_SYN_DIGESTS ||
-		       (n->p.syn_mode == HS_SYN_AUTO &&
-			(n->n_rumors != 0 || hs_mb_n_rumors(n) != 0 ||
-			 n->st.rounds < n->warm_until));
-	int len = hs_lane_build_syn(&n->l0, digests, 0, UINT32_MAX);
+		       (n->p.syn_mode == HS_SYN_AUTO && !rest);
+	int len = hs_lane_build_syn(&n->l0, digests, !rest, 0, UINT32_MAX);
 
 	if (len <= 0)
 		return;
@@ -793,7 +804,7 @@ hs_lane_answer_summary(struct hs_lane *l, const struct hs_wire_msg *m,
 	}
 	while (!differs[i])
 		i++;
-	len = hs_lane_build_syn(l, true, sm.n_buckets, sm.first + i);
+	len = hs_lane_build_syn(l, true, true, sm.n_buckets, sm.first + i);
 	if (len <= 0)
 		return;
 	hs_lane_send(l, from, len);
@@ -1224,15 +1235,19 @@ hs_node_round(struct hs_node *n, uint64_t now)
 {
 	struct hs_peer peers[16];
 	unsigned k, i, n_peers;
-	bool seed_too;
+	bool seed_too, rest;
 
 	hs_table_heartbeat(n->c);
 	hs_members_refresh(n, now);
 	n_peers = hs_node_n_peers(n);
 	k = n->sampler.ops->sample(n->sampler.ctx, n->p.id, &n->rng, peers,
 				   n->p.fanout);
-	for (i = 0; i < k; i++)
-		hs_node_send_syn(n, &peers[i].addr);
+	/* at rest (HS_SYN_AUTO), one SYN of hashes a round: it covers every
+	 * bucket up to about 1,300 members, and a difference, once found,
+	 * warms the node up to fanout SYNs of digests */
+	rest = n->p.syn_mode == HS_SYN_AUTO && !hs_node_warm(n);
+	for (i = 0; i < (rest && k > 1 ? 1 : k); i++)
+		hs_node_send_syn(n, &peers[i].addr, rest);
 	hs_node_push_rumors(n, peers, k);
 	hs_mb_round(n, now);
 	hs_api_round(n, now);
@@ -1246,7 +1261,7 @@ hs_node_round(struct hs_node *n, uint64_t now)
 			&n->seeds[hs_node_rand(n) % n->p.n_seeds];
 
 		if (!hs_addr_eq(s, &n->p.io->local))
-			hs_node_send_syn(n, s);
+			hs_node_send_syn(n, s, rest);
 	}
 	n->st.rounds++;
 }
