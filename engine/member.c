@@ -758,6 +758,7 @@ hs_mb_scan(struct hs_node *n, uint64_t now)
 		     m->status == HS_WIRE_ST_LEFT) &&
 		    now - m->since_ns >= n->p.forget_ns) {
 			hs_table_forget(n->c, m->id, m->generation);
+			hs_node_state_changed(n);
 			if (n->ev != NULL)
 				hs_events_forget(n->ev, m->id);
 			hs_mb_draw(n, m, false);
@@ -784,6 +785,7 @@ hs_mb_scan(struct hs_node *n, uint64_t now)
 		i++;
 	}
 	hs_table_gc(n->c);
+	hs_node_state_changed(n);
 	hs_api_scan(n);
 }
 

@@ -27,6 +27,10 @@
  * or ACK received (a joining node's rumors live 2 rounds only, while it
  * knows few members) */
 #define HS_NODE_WARM_ROUNDS	16
+/* Rounds a snapshot of our digests serves bucket hashes while nothing
+ * changed (a change that slipped past the state counter shows after this
+ * many rounds at worst) */
+#define HS_NODE_SNAPSHOT_KEEP	16
 #define HS_NODE_REREAD_CLOCK	8
 #define HS_NODE_MAX_DIGESTS	256	/* a SYN's digests + owners it lacks */
 #define HS_NODE_MAX_RECORDS	8	/* node records per ACK/ACK2 */
@@ -87,6 +91,7 @@ struct hs_lane {
 	unsigned n_all;
 	unsigned cap_all;
 	uint64_t all_epoch;			/* the round it was taken + 1 */
+	uint64_t all_state;			/* the node's state then */
 	uint32_t all_buckets;			/* its n_buckets */
 	uint64_t *bh;				/* the hash of each of its
 						 * buckets (cap_bh) */
@@ -202,6 +207,10 @@ struct hs_node {
 	uint8_t *buf;				/* l0.buf */
 	struct hs_lane **lanes;			/* n_lanes; [0] = &l0, others
 						 * published when opened */
+	uint64_t state;				/* bumped by every change merged
+						 * or made (atomic): the lanes'
+						 * snapshots stay valid while
+						 * it does not move */
 	uint64_t epoch;				/* rounds, for the lanes' owner
 						 * snapshots (atomic) */
 	void (*wake)(void *arg);		/* wakes the primary's worker */
@@ -227,6 +236,13 @@ struct hs_node {
 };
 
 /* ---- node.c, used by member.c and api.c ---- */
+
+/* The table's digests may have moved (a merge, a write, a forget, GC). */
+static inline void
+hs_node_state_changed(struct hs_node *n)
+{
+	__atomic_add_fetch(&n->state, 1, __ATOMIC_RELEASE);
+}
 
 uint64_t hs_node_now(const struct hs_node *n);
 unsigned hs_node_n_peers(const struct hs_node *n);

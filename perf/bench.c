@@ -81,6 +81,7 @@ struct bn_opts {
 	bool pin;
 	unsigned interval_ms;
 	unsigned fanout;
+	uint8_t syn_mode;		/* enum hs_syn_mode */
 	unsigned broadcasts;
 	unsigned spacing_ms;
 	unsigned idle_s;
@@ -232,6 +233,7 @@ bn_create_cb(void *arg)
 		p.n_seeds = n_seeds;
 		p.interval_ns = (uint64_t)b->o.interval_ms * BN_MS;
 		p.fanout = b->o.fanout;
+		p.syn_mode = b->o.syn_mode;
 		/* splitmix64 over the seed's stream: N distinct generator
 		 * streams (perf/sim.c says why not seed * G + i) */
 		rng = b->o.seed + (uint64_t)i * 0x9e3779b97f4a7c15ull;
@@ -1015,6 +1017,7 @@ bn_usage(FILE *f)
 "  --pin                 pin worker k to CPU k mod ncpu (default: not)\n"
 "  --interval-ms MS      gossip round, default 10\n"
 "  --fanout F            peers per round, default 3\n"
+"  --syn auto|summary|digests  what SYNs carry (gossip.syn), default auto\n"
 "  --broadcasts K        writes timed one at a time, default 20 (0: none)\n"
 "  --spacing-ms MS       between two writes, default 200\n"
 "  --idle-seconds S      idle traffic and CPU window, default 5\n"
@@ -1054,7 +1057,7 @@ bn_uint(const char *name, const char *s, unsigned lo, unsigned hi,
 enum {
 	OPT_PIN = 256, OPT_INTERVAL, OPT_FANOUT, OPT_BCAST, OPT_SPACING,
 	OPT_IDLE, OPT_KILL, OPT_SEED, OPT_PORT, OPT_JSON, OPT_SVG,
-	OPT_JOIN_TO, OPT_DEADLINE, OPT_DETECT_TO, OPT_HELP,
+	OPT_JOIN_TO, OPT_DEADLINE, OPT_DETECT_TO, OPT_SYN, OPT_HELP,
 };
 
 static int
@@ -1064,6 +1067,7 @@ bn_parse(int argc, char **argv, struct bn_opts *o)
 		{ "pin", no_argument, NULL, OPT_PIN },
 		{ "interval-ms", required_argument, NULL, OPT_INTERVAL },
 		{ "fanout", required_argument, NULL, OPT_FANOUT },
+		{ "syn", required_argument, NULL, OPT_SYN },
 		{ "broadcasts", required_argument, NULL, OPT_BCAST },
 		{ "spacing-ms", required_argument, NULL, OPT_SPACING },
 		{ "idle-seconds", required_argument, NULL, OPT_IDLE },
@@ -1110,6 +1114,20 @@ bn_parse(int argc, char **argv, struct bn_opts *o)
 			break;
 		case OPT_FANOUT:
 			rc = bn_uint("--fanout", optarg, 1, 64, &o->fanout);
+			break;
+		case OPT_SYN:
+			if (strcmp(optarg, "auto") == 0) {
+				o->syn_mode = HS_SYN_AUTO;
+			} else if (strcmp(optarg, "summary") == 0) {
+				o->syn_mode = HS_SYN_SUMMARY;
+			} else if (strcmp(optarg, "digests") == 0) {
+				o->syn_mode = HS_SYN_DIGESTS;
+			} else {
+				fprintf(stderr, "hearsay-bench: --syn: auto, "
+					"summary or digests, not '%s'\n",
+					optarg);
+				rc = -1;
+			}
 			break;
 		case OPT_BCAST:
 			rc = bn_uint("--broadcasts", optarg, 0, 100000,

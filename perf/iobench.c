@@ -20,7 +20,10 @@
  *   fresh  the same frames, every key one version newer on each pass: every
  *          entry merged (key lookup, CAS replace, change log, rumor);
  *   sync   SYNs listing the sink's own digests (30 owners): nothing to
- *          merge, and an empty ACK back for each.
+ *          merge, nothing to answer;
+ *   hashes SYNs of bucket hashes only (4 buckets over the same 30 owners
+ *          and the sink) that agree with the sink's: what a cluster at
+ *          rest sends (gossip.syn auto); nothing to answer.
  *
  * Each side samples its counters every 100 ms and reports the median rate
  * over the samples in which frames moved (the first and last, partial,
@@ -93,7 +96,7 @@ usage(void)
 {
 	fprintf(stderr,
 		"usage: hearsay-iobench --role sink|gen --workload "
-		"known|fresh|sync --driver udp|afpacket|dpdk --ip A.B.C.D "
+		"known|fresh|sync|hashes --driver udp|afpacket|dpdk --ip A.B.C.D "
 		"--peer A.B.C.D [--port P] [--iface IF] [--dev NAME] "
 		"[--eal ARGS] [--seconds S] [--owners N] [--cpu C] [--json] "
 		"[--no-udp-csum]\n");
@@ -164,9 +167,11 @@ parse(int argc, char **argv, struct args *a)
 	    a->owners > 2000 ||
 	    (strcmp(a->workload, "known") != 0 &&
 	     strcmp(a->workload, "fresh") != 0 &&
-	     strcmp(a->workload, "sync") != 0))
+	     strcmp(a->workload, "sync") != 0 &&
+	     strcmp(a->workload, "hashes") != 0))
 		usage();
-	if (strcmp(a->workload, "sync") == 0)
+	if (strcmp(a->workload, "sync") == 0 ||
+	    strcmp(a->workload, "hashes") == 0)
 		a->owners = SYNC_OWNERS;	/* their digests fit a SYN */
 }
 
@@ -255,6 +260,39 @@ build_syn(struct frame *f, unsigned n, uint64_t seq)
 
 		hs_wire_put_digest(&b, &d);
 	}
+	hs_wire_section_end(&b);
+	f->len = (uint16_t)hs_wire_build_end(&b);
+}
+
+/* A SYN of bucket hashes only over the same digests as build_syn's, with
+ * the n_buckets a node holding them would use (8 owners a bucket). */
+static void
+build_hashes(struct frame *f, unsigned n, uint64_t seq)
+{
+	struct hs_wire_hdr h = { .type = HS_WIRE_SYN, .cluster_id = CLUSTER,
+				 .sender_id = GEN_ID, .sender_gen = 1,
+				 .seq = seq };
+	struct hs_wire_builder b;
+	uint64_t hashes[64] = { 0 };
+	uint32_t nb = 1;
+	unsigned o;
+
+	while (nb * 8 < n + 1)
+		nb <<= 1;
+	for (o = 0; o <= n; o++) {
+		struct hs_wire_digest d = { .node = OWNER0 + o,
+					    .generation = 1,
+					    .max_version = KEYS };
+
+		if (o == n)	/* the sink's own */
+			d = (struct hs_wire_digest){ .node = SINK_ID,
+						     .generation = 1 };
+		hashes[hs_wire_bucket_of(d.node, nb)] ^=
+			hs_wire_bucket_term(&d);
+	}
+	hs_wire_build_begin(&b, f->buf, sizeof(f->buf), &h);
+	hs_wire_section_begin(&b, HS_WIRE_SEC_SUMMARY);
+	hs_wire_put_summary(&b, (uint16_t)nb, 0, (uint16_t)nb, hashes);
 	hs_wire_section_end(&b);
 	f->len = (uint16_t)hs_wire_build_end(&b);
 }
@@ -441,20 +479,25 @@ run_sink(const struct args *a, struct hs_drv *drv)
 		       "\"entries_per_s\": %.0f, \"samples\": %u, "
 		       "\"frames_per_busy_s\": %.0f, "
 		       "\"rx_frames\": %" PRIu64 ", \"tx_frames\": %" PRIu64
-		       ", \"rx_bad\": %" PRIu64 ", \"driver_stats\": ",
+		       ", \"rx_bad\": %" PRIu64 ", \"ack_sent\": %" PRIu64
+		       ", \"syn_replies\": %" PRIu64 ", \"ack_empty\": %"
+		       PRIu64 ", \"driver_stats\": ",
 		       a->workload, a->dc.driver, fps, eps, used_f,
 		       busy_ns ? (double)busy_frames * 1e9 / (double)busy_ns : 0,
-		       ns.rx_frames, ns.tx_frames, ns.rx_bad);
+		       ns.rx_frames, ns.tx_frames, ns.rx_bad, ns.ack_sent,
+		       ns.syn_replies, ns.ack_empty);
 		hs_drv_stats_json(drv, 0, stdout);
 		printf("}\n");
 	} else {
 		printf("sink %s over %s: %.0f frames/s, %.0f entries/s merged "
 		       "(median of %u samples), %.0f frames per busy second; %"
-		       PRIu64 " frames in, %"
-		       PRIu64 " out, %" PRIu64 " bad\n", a->workload,
+		       PRIu64 " frames in, %" PRIu64 " out, %" PRIu64
+		       " bad; %" PRIu64 " ACKs, %" PRIu64 " SYNs in reply, %"
+		       PRIu64 " SYNs unanswered\n", a->workload,
 		       a->dc.driver, fps, eps, used_f,
 		       busy_ns ? (double)busy_frames * 1e9 / (double)busy_ns : 0,
-		       ns.rx_frames, ns.tx_frames, ns.rx_bad);
+		       ns.rx_frames, ns.tx_frames, ns.rx_bad, ns.ack_sent,
+		       ns.syn_replies, ns.ack_empty);
 	}
 	hs_node_destroy(n);
 	hs_peers_static_destroy(ps);
@@ -479,15 +522,19 @@ run_gen(const struct args *a, struct hs_drv *drv)
 	uint64_t end, seq = 1;
 	bool fresh = strcmp(a->workload, "fresh") == 0;
 	bool sync = strcmp(a->workload, "sync") == 0;
+	bool hashes = strcmp(a->workload, "hashes") == 0;
 	double fps;
 
 	if (m == NULL)
 		return 1;
-	if (sync) {
+	if (sync || hashes) {
 		f = calloc(1, sizeof(*f));
 		if (f == NULL)
 			return 1;
-		build_syn(f, a->owners, seq);
+		if (sync)
+			build_syn(f, a->owners, seq);
+		else
+			build_hashes(f, a->owners, seq);
 		n_f = 1;
 	} else {
 		f = build_deltas(a->owners, &n_f);

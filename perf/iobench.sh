@@ -16,9 +16,11 @@
 #   testpmd   rxonly <- txonly, at the gossip frames' sizes
 #   hearsay   sink (a real node, one worker) <- hearsay-iobench gen,
 #             workloads known (deltas the sink holds), fresh (new versions:
-#             every entry merged), sync (SYNs in sync: nothing to merge,
-#             nothing to answer), known0 (known, sent with UDP checksum 0:
-#             network.udp_checksum = false; L2 drivers only)
+#             every entry merged), sync (SYNs of digests in sync: nothing
+#             to merge, nothing to answer), hashes (SYNs of bucket hashes
+#             in sync: what a cluster at rest sends), known0 (known, sent
+#             with UDP checksum 0: network.udp_checksum = false; L2
+#             drivers only)
 # and prints one table: frames/s (median of 100 ms samples), entries/s
 # merged, and the ratios the issue asks for.  Needs root.  Cleans up its
 # namespaces, processes and /var/run/dpdk/<prefix> on exit.
@@ -59,6 +61,7 @@ trap 'exit 1' INT TERM
 EAL_COMMON="--no-huge -m 512 --no-pci --log-level 3"
 DELTA_LEN=1514		# 1472-byte gossip frame + 42 bytes of headers
 SYN_LEN=$((40 + 4 + 31 * 40 + 42))
+HASH_LEN=$((40 + 4 + 8 + 4 * 8 + 42))	# 4 buckets over 31 owners
 results="$WORK/results"
 : >"$results"
 
@@ -127,6 +130,9 @@ def last_json(path):
             return json.loads(line)
     return {}
 s, g = last_json(base + ".sink"), last_json(base + ".gen")
+answered = s.get("ack_sent", 0) + s.get("syn_replies", 0)
+if wl in ("sync", "hashes") and answered:
+    print(f"iobench: {name}: the sink answered {answered} SYNs meant to be in sync", file=sys.stderr)
 print(f"{name} hearsay {wl} rx {s.get('frames_per_s', 0):.0f} entries {s.get('entries_per_s', 0):.0f} tx {g.get('frames_per_s', 0):.0f}")
 EOF
 }
@@ -178,7 +184,8 @@ for dev in ${DEVICES//,/ }; do
 		gv="net_memif0,role=client,socket=$sock"
 		testpmd_pair memif-$DELTA_LEN $DELTA_LEN "" "$sv" "" "$gv"
 		testpmd_pair memif-$SYN_LEN $SYN_LEN "" "$sv" "" "$gv"
-		for wl in known known0 fresh sync; do
+		testpmd_pair memif-$HASH_LEN $HASH_LEN "" "$sv" "" "$gv"
+		for wl in known known0 fresh sync hashes; do
 			ours_pair memif-$wl $wl dpdk "" "" "${ADDR_S[@]}" --dev net_memif0 \
 				--eal "--lcores 0@0 $EAL_COMMON --file-prefix ${TAG}-s --vdev $sv" \
 				-- "${ADDR_G[@]}" --dev net_memif0 \
@@ -191,7 +198,8 @@ for dev in ${DEVICES//,/ }; do
 		pdev=${pmd%%,*}
 		testpmd_pair $dev-$DELTA_LEN $DELTA_LEN "$SA" "$pmd" "$SB" "$pmd"
 		testpmd_pair $dev-$SYN_LEN $SYN_LEN "$SA" "$pmd" "$SB" "$pmd"
-		for wl in known known0 fresh sync; do
+		testpmd_pair $dev-$HASH_LEN $HASH_LEN "$SA" "$pmd" "$SB" "$pmd"
+		for wl in known known0 fresh sync hashes; do
 			ours_pair $dev-$wl $wl dpdk "$SA" "$SB" "${ADDR_S[@]}" --dev "$pdev" \
 				--eal "--lcores 0@0 $EAL_COMMON --file-prefix ${TAG}-s --vdev $pmd" \
 				-- "${ADDR_G[@]}" --dev "$pdev" \
@@ -200,8 +208,8 @@ for dev in ${DEVICES//,/ }; do
 		if [[ $dev == afpacket ]]; then
 			netns_pair 1
 			for drv in afpacket udp; do
-				wls="known fresh sync"
-				[[ $drv == afpacket ]] && wls="known known0 fresh sync"
+				wls="known fresh sync hashes"
+				[[ $drv == afpacket ]] && wls="known known0 fresh sync hashes"
 				for wl in $wls; do
 					ours_pair native-$drv-$wl $wl $drv "$SA" "$SB" \
 						"${ADDR_S[@]}" --iface veth0 -- \
@@ -242,7 +250,7 @@ for name, o in ours.items():
         key = "afpacket"
     else:
         dev, drv, key = parts[0], "dpdk", parts[0]
-    length = 1326 if o["wl"] == "sync" else 1514
+    length = {"sync": 1326, "hashes": 126}.get(o["wl"], 1514)
     trx, ttx = tp.get((key, length), (0, 0))
     rr = f"{o['rx'] / trx:.2f}" if trx else "-"
     rt = f"{o['tx'] / ttx:.2f}" if ttx else "-"
