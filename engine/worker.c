@@ -8,7 +8,7 @@
  * waits on them, and the worker only signals.
  */
 #include <errno.h>
-#include <poll.h>
+#include <sys/epoll.h>
 #include <pthread.h>
 #include <sched.h>
 #include <stdlib.h>
@@ -51,11 +51,13 @@ struct hs_worker {
 	struct cds_wfcq_tail qt;
 	struct hs_worker_item *items;	/* nodes and lanes it drives */
 	unsigned n_items;
-	int sleeping;			/* atomic: in poll(2) */
+	int sleeping;			/* atomic: in epoll_wait(2) */
 	int poked;			/* atomic: hs_worker_wake since the
 					 * last pass */
-	struct pollfd *pfd;		/* n_items + 1 */
-	unsigned *pfd_item;		/* pfd[i] is items[pfd_item[i]]'s */
+	int epfd;			/* the items' descriptors and efd;
+					 * an event's u32 is the item's index
+					 * (UINT32_MAX: efd) */
+	struct epoll_event *ev;		/* HS_WORKER_EVENTS */
 	struct hs_worker_stats st;	/* worker writes, relaxed */
 };
 
@@ -96,23 +98,39 @@ hs_worker_run_calls(struct hs_worker *w)
 	return ran;
 }
 
-/* The items whose descriptor poll(2) found readable, of pfd[0..k). */
-static void
-hs_worker_mark_ready(struct hs_worker *w, unsigned k)
-{
-	unsigned i;
+#define HS_WORKER_EVENTS	256
 
-	for (i = 0; i < k; i++)
-		if (w->pfd[i].revents != 0)
-			w->items[w->pfd_item[i]].hot = true;
+/*
+ * Adaptive: wait up to ms (0: not at all) for an item's descriptor or the
+ * eventfd, and mark the items with something to read.  Level-triggered:
+ * an item left with frames after its burst is reported again.  One system
+ * call that costs what is ready, instead of a receive call per item: with
+ * 64 nodes a worker, the empty receive calls were 40 % of an idle
+ * cluster's CPU (hearsay-bench -n 128, perf), and a poll(2) over every
+ * descriptor after each busy pass a fifth of what was left.
+ */
+static void
+hs_worker_ready(struct hs_worker *w, int ms)
+{
+	uint64_t v;
+	int k, i;
+
+	k = epoll_wait(w->epfd, w->ev, HS_WORKER_EVENTS, ms);
+	for (i = 0; i < k; i++) {
+		uint32_t at = w->ev[i].data.u32;
+
+		if (at == UINT32_MAX)
+			(void)!read(w->efd, &v, sizeof(v));
+		else if (at < w->n_items)
+			w->items[at].hot = true;
+	}
 }
 
 /*
  * Which items a pass polls.  Busy: every one.  Adaptive: those with
- * something to read (poll(2) said so), those that found work last pass
- * (a burst may have left more), those without a descriptor, nodes whose
- * round is due, every item after a wake (a call, frames handed over by
- * another lane) and each at least every max_sleep_ns.
+ * something to read (epoll said so), those without a descriptor, nodes
+ * whose round is due, every item after a wake (a call, frames handed over
+ * by another lane) and each at least every max_sleep_ns.
  */
 static bool
 hs_worker_item_due(const struct hs_worker *w, const struct hs_worker_item *it,
@@ -123,13 +141,13 @@ hs_worker_item_due(const struct hs_worker *w, const struct hs_worker_item *it,
 	       (it->node != NULL && hs_node_next_round(it->node) <= now);
 }
 
-/* Adaptive: sleep in poll(2) on the nodes' descriptors and the eventfd,
- * until a datagram, a call, or the next round. */
+/* Adaptive: sleep in epoll_wait(2) on the items' descriptors and the
+ * eventfd, until a datagram, a call, or the next round. */
 static void
 hs_worker_sleep(struct hs_worker *w, uint64_t now)
 {
-	uint64_t next = now + w->p.max_sleep_ns, v;
-	unsigned i, k = 0;
+	uint64_t next = now + w->p.max_sleep_ns;
+	unsigned i;
 	int ms;
 
 	for (i = 0; i < w->n_items; i++) {
@@ -141,15 +159,9 @@ hs_worker_sleep(struct hs_worker *w, uint64_t now)
 			if (due < next)
 				next = due;
 		}
-		if (it->fd >= 0) {
-			w->pfd_item[k] = i;
-			w->pfd[k++] = (struct pollfd){ .fd = it->fd,
-						       .events = POLLIN };
-		} else if (now + w->p.nofd_sleep_ns < next) {
+		if (it->fd < 0 && now + w->p.nofd_sleep_ns < next)
 			next = now + w->p.nofd_sleep_ns;
-		}
 	}
-	w->pfd[k++] = (struct pollfd){ .fd = w->efd, .events = POLLIN };
 	if (next <= now)
 		return;
 	/* round up: waking a little late costs less than spinning */
@@ -157,35 +169,9 @@ hs_worker_sleep(struct hs_worker *w, uint64_t now)
 	HS_COUNTER_INC(w->st.sleeps);
 	urcu_qsbr_thread_offline();
 	__atomic_store_n(&w->sleeping, 1, __ATOMIC_SEQ_CST);
-	if (poll(w->pfd, k, ms) > 0) {
-		if (w->pfd[k - 1].revents & POLLIN)
-			(void)!read(w->efd, &v, sizeof(v));
-		hs_worker_mark_ready(w, k - 1);
-	}
+	hs_worker_ready(w, ms);
 	__atomic_store_n(&w->sleeping, 0, __ATOMIC_RELAXED);
 	urcu_qsbr_thread_online();
-}
-
-/*
- * Adaptive, between two passes that found work: one poll(2) over every
- * descriptor, without waiting, marks the items with something to read.
- * One system call instead of a receive call per item: with 64 nodes a
- * worker, the empty receive calls were 40 % of an idle cluster's CPU
- * (hearsay-bench -n 128, perf).
- */
-static void
-hs_worker_check_ready(struct hs_worker *w)
-{
-	unsigned i, k = 0;
-
-	for (i = 0; i < w->n_items; i++)
-		if (w->items[i].fd >= 0) {
-			w->pfd_item[k] = i;
-			w->pfd[k++] = (struct pollfd){ .fd = w->items[i].fd,
-						       .events = POLLIN };
-		}
-	if (k != 0 && poll(w->pfd, k, 0) > 0)
-		hs_worker_mark_ready(w, k);
 }
 
 static void *
@@ -219,7 +205,7 @@ hs_worker_main(void *arg)
 				continue;
 			k = it->node != NULL ? hs_node_poll(it->node) :
 					       hs_lane_poll(it->lane);
-			it->hot = k > 0;
+			it->hot = false;
 			it->polled_at = now;
 			work += k;
 		}
@@ -235,7 +221,7 @@ hs_worker_main(void *arg)
 			HS_COUNTER_INC(w->st.busy_loops);
 			idle_since = now;
 			if (w->p.mode == HS_POLL_ADAPTIVE)
-				hs_worker_check_ready(w);
+				hs_worker_ready(w, 0);
 			continue;
 		}
 		if (w->p.mode == HS_POLL_ADAPTIVE &&
@@ -271,16 +257,25 @@ hs_worker_create(const struct hs_worker_params *params,
 	if (w->p.nofd_sleep_ns == 0)
 		w->p.nofd_sleep_ns = 1000000;
 	w->items = calloc(HS_WORKER_NODES_MAX, sizeof(*w->items));
-	w->pfd = calloc(HS_WORKER_NODES_MAX + 1, sizeof(*w->pfd));
-	w->pfd_item = calloc(HS_WORKER_NODES_MAX + 1, sizeof(*w->pfd_item));
+	w->ev = calloc(HS_WORKER_EVENTS, sizeof(*w->ev));
 	w->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-	if (w->items == NULL || w->pfd == NULL || w->pfd_item == NULL ||
-	    w->efd < 0) {
-		int rc = w->efd < 0 ? -errno : -ENOMEM;
+	w->epfd = epoll_create1(EPOLL_CLOEXEC);
+	if (w->items == NULL || w->ev == NULL || w->efd < 0 || w->epfd < 0) {
+		int rc = w->efd < 0 || w->epfd < 0 ? -errno : -ENOMEM;
 
-		w->efd = w->efd < 0 ? -1 : w->efd;
 		hs_worker_destroy(w);
 		return rc;
+	}
+	{
+		struct epoll_event e = { .events = EPOLLIN,
+					 .data.u32 = UINT32_MAX };
+
+		if (epoll_ctl(w->epfd, EPOLL_CTL_ADD, w->efd, &e) != 0) {
+			int rc = -errno;
+
+			hs_worker_destroy(w);
+			return rc;
+		}
 	}
 	*out = w;
 	return 0;
@@ -353,6 +348,13 @@ hs_worker_add_item(struct hs_worker *w, struct hs_node *n, struct hs_lane *l,
 			return -EEXIST;
 	if (w->n_items == HS_WORKER_NODES_MAX)
 		return -ENOSPC;
+	if (fd >= 0) {
+		struct epoll_event e = { .events = EPOLLIN,
+					 .data.u32 = w->n_items };
+
+		if (epoll_ctl(w->epfd, EPOLL_CTL_ADD, fd, &e) != 0)
+			return -errno;
+	}
 	w->items[w->n_items++] = (struct hs_worker_item){ .node = n,
 							  .lane = l,
 							  .fd = fd,
@@ -369,7 +371,18 @@ hs_worker_remove_item(struct hs_worker *w, const struct hs_node *n,
 	for (i = 0; i < w->n_items; i++)
 		if ((n != NULL && w->items[i].node == n) ||
 		    (l != NULL && w->items[i].lane == l)) {
+			if (w->items[i].fd >= 0)
+				(void)epoll_ctl(w->epfd, EPOLL_CTL_DEL,
+						w->items[i].fd, NULL);
 			w->items[i] = w->items[--w->n_items];
+			if (i < w->n_items && w->items[i].fd >= 0) {
+				/* the last item moved to i */
+				struct epoll_event e = { .events = EPOLLIN,
+							 .data.u32 = i };
+
+				(void)epoll_ctl(w->epfd, EPOLL_CTL_MOD,
+						w->items[i].fd, &e);
+			}
 			return 0;
 		}
 	return -ENOENT;
@@ -431,10 +444,11 @@ hs_worker_destroy(struct hs_worker *w)
 	hs_worker_stop(w);
 	if (w->efd >= 0)
 		close(w->efd);
+	if (w->epfd >= 0)
+		close(w->epfd);
 	cds_wfcq_destroy(&w->qh, &w->qt);
 	free(w->items);
-	free(w->pfd);
-	free(w->pfd_item);
+	free(w->ev);
 	free(w);
 }
 
