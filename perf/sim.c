@@ -108,6 +108,7 @@ struct sim_opts {
 	int peers;			/* SIM_PEERS_* */
 	unsigned rumor_rounds;		/* 0: the engine's default */
 	bool no_push_now;
+	uint8_t syn_mode;		/* enum hs_syn_mode */
 	bool preload;			/* members known from the start */
 	int fd_mode;			/* enum hs_fd_mode */
 	unsigned fd_crash;		/* killed for the detection phase */
@@ -246,6 +247,8 @@ sim_usage(FILE *f)
 "                     take too long; no join figure then\n"
 "  --no-push-now      push fresh updates only with the next round, not at\n"
 "                     once too\n"
+"  --syn MODE         what SYNs carry: auto (default), summary, digests\n"
+"                     (gossip.syn, docs/PROTOCOL.md 7.1)\n"
 "  --json             print one JSON object instead of the table\n"
 "  --svg FILE         write the infection curve as an SVG chart\n"
 "  --quiet            no progress lines on stderr\n"
@@ -334,6 +337,7 @@ enum {
 	OPT_PEERS,
 	OPT_RUMOR_ROUNDS,
 	OPT_NO_PUSH_NOW,
+	OPT_SYN,
 	OPT_FD,
 	OPT_FD_CRASH,
 	OPT_PRELOAD,
@@ -363,6 +367,7 @@ sim_parse(int argc, char **argv, struct sim_opts *o)
 		{ "peers", required_argument, NULL, OPT_PEERS },
 		{ "rumor-rounds", required_argument, NULL, OPT_RUMOR_ROUNDS },
 		{ "no-push-now", no_argument, NULL, OPT_NO_PUSH_NOW },
+		{ "syn", required_argument, NULL, OPT_SYN },
 		{ "fd", required_argument, NULL, OPT_FD },
 		{ "fd-crash", required_argument, NULL, OPT_FD_CRASH },
 		{ "preload", no_argument, NULL, OPT_PRELOAD },
@@ -476,6 +481,20 @@ sim_parse(int argc, char **argv, struct sim_opts *o)
 			break;
 		case OPT_NO_PUSH_NOW:
 			o->no_push_now = true;
+			break;
+		case OPT_SYN:
+			if (strcmp(optarg, "auto") == 0) {
+				o->syn_mode = HS_SYN_AUTO;
+			} else if (strcmp(optarg, "summary") == 0) {
+				o->syn_mode = HS_SYN_SUMMARY;
+			} else if (strcmp(optarg, "digests") == 0) {
+				o->syn_mode = HS_SYN_DIGESTS;
+			} else {
+				fprintf(stderr, "hearsay-sim: --syn: auto, "
+					"summary or digests, not '%s'\n",
+					optarg);
+				rc = -1;
+			}
 			break;
 		case OPT_HELP:
 			sim_usage(stdout);
@@ -639,6 +658,7 @@ sim_start(struct sim *s)
 		p.table.crdp = s->crdp;
 		p.rumor_rounds = s->o.rumor_rounds;
 		p.push_now_off = s->o.no_push_now;
+		p.syn_mode = s->o.syn_mode;
 		/* Full: every node holds a row per member and itself, 8
 		 * spare.  Shared: only the owners whose data reached it. */
 		if (s->shared) {
