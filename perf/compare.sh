@@ -2,7 +2,7 @@
 # hearsay next to HashiCorp memberlist, one command, one table with ratios
 # (issue #7; docs/PERFORMANCE.md, "hearsay and memberlist side by side").
 #
-#   perf/compare.sh [-n N] [-i INTERVAL_MS] [-H] [-o DIR] [BUILD_DIR]
+#   perf/compare.sh [-n N] [-i INTERVAL_MS] [-H] [-q] [-o DIR] [BUILD_DIR]
 #
 # Runs, one after another on this machine, N nodes of each system in one
 # process on 127.0.0.1, measured the same way (docs/BENCH.md,
@@ -16,6 +16,8 @@
 # same priority as the benchmark, so that the nodes share every core with
 # it (false deaths are counted as ever).
 # -o DIR keeps each system's JSON (and hearsay's SVG CDF) there.
+# -q is quick, for the test suite: 3 broadcasts 50 ms apart and 1 s idle
+# (figures too short to publish).
 # memberlist-bench is built from Debian's packages when missing
 # (perf/memberlist/build.sh; needs root for apt-get the first time).
 # Prints the table, then the issue's targets with met/missed.
@@ -25,13 +27,17 @@ N=128
 INTERVAL=10
 HOG=0
 OUT=""
-while getopts "n:i:Ho:" o; do
+HQ=()
+MQ=()
+while getopts "n:i:Hqo:" o; do
 	case "$o" in
 	n) N=$OPTARG ;;
 	i) INTERVAL=$OPTARG ;;
 	H) HOG=1 ;;
+	q) HQ=(--broadcasts 3 --spacing-ms 50 --idle-seconds 1)
+	   MQ=(-broadcasts 3 -broadcast-gap 50ms -idle-seconds 1) ;;
 	o) OUT=$OPTARG ;;
-	*) echo "usage: $0 [-n N] [-i INTERVAL_MS] [-H] [-o DIR] [BUILD_DIR]" >&2
+	*) echo "usage: $0 [-n N] [-i INTERVAL_MS] [-H] [-q] [-o DIR] [BUILD_DIR]" >&2
 	   exit 2 ;;
 	esac
 done
@@ -69,12 +75,12 @@ if [[ $HOG == 1 ]]; then
 fi
 
 echo "compare: hearsay, $N nodes, ${INTERVAL} ms rounds" >&2
-"$HB" -n "$N" -w 2 --interval-ms "$INTERVAL" --kill --json \
+"$HB" -n "$N" -w 2 --interval-ms "$INTERVAL" --kill --json "${HQ[@]}" \
 	--svg "$WORK/hearsay-$N.svg" >"$WORK/hearsay.json" 2>"$WORK/hearsay.err" ||
 	{ tail -20 "$WORK/hearsay.err" >&2; echo "compare: hearsay-bench failed" >&2; }
 for cfg in lan fast; do
 	echo "compare: memberlist $cfg, $N nodes" >&2
-	"$MB" -n "$N" -config "$cfg" -json >"$WORK/memberlist-$cfg.json" \
+	"$MB" -n "$N" -config "$cfg" -json "${MQ[@]}" >"$WORK/memberlist-$cfg.json" \
 		2>"$WORK/memberlist-$cfg.err" ||
 		{ tail -20 "$WORK/memberlist-$cfg.err" >&2; echo "compare: memberlist $cfg failed" >&2; }
 done
@@ -137,7 +143,7 @@ for name, d in (("hearsay", h), ("memberlist lan", lan), ("memberlist fast", fas
         print(f"\n{name}: no result (see its stderr above)")
     elif d.get("error"):
         print(f"\n{name}: {d['error']}")
-print("\nIssue #7's targets (N = 128, this machine, one run):\n")
+print(f"\nIssue #7's targets (set for N = 128; this run: N = {n}, this machine, one run):\n")
 def target(name, ok, detail):
     state = "met" if ok else ("missed" if ok is not None else "not measured")
     print(f"- {name}: **{state}** ({detail})")

@@ -17,6 +17,8 @@ PACKAGES=(
 	dpdk-dev             # dpdk-testpmd: the reference in perf/iobench.sh
 	ethtool              # tests/net: checksum offload off on kernel veths
 	g++                  # C++ for the Google Benchmark programs in perf/
+	golang-go            # perf/memberlist: memberlist-bench (compare.sh)
+	golang-github-hashicorp-memberlist-dev  # the memberlist it measures
 	jq                   # tests/daemon: JSON answers checked field by field
 	iproute2             # tests/net: namespaces, veths, bridges
 	libbenchmark-dev     # Google Benchmark: micro-benchmarks
