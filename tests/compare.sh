@@ -10,7 +10,8 @@
 # Asserts, from the JSON each system wrote and the table printed: hearsay
 # joined, its 3 writes reached every node (residue 0), the killed node was
 # declared dead by all, no false death; memberlist's LAN and 10 ms configs
-# did the same (no error, residue 0, detection finished); the table has a
+# ran every phase (no error, 3 broadcasts measured with their residue,
+# detection finished: memberlist is measured here, not judged); the table has a
 # ratio for broadcast time-last and detection, and the targets' verdicts.
 set -euo pipefail
 
@@ -70,8 +71,11 @@ for cfg in ("lan", "fast"):
     if m.get("error"):
         bad.append(f"memberlist {cfg}: {m['error']}")
         continue
-    if m.get("broadcast", {}).get("residue") != 0:
-        bad.append(f"memberlist {cfg}: broadcast {m.get('broadcast')}")
+    # memberlist is measured, not judged: its residue is its own (its
+    # 10 ms config loses a broadcast now and then); the phase must run
+    mb = m.get("broadcast", {})
+    if mb.get("count") != 3 or not isinstance(mb.get("residue"), int):
+        bad.append(f"memberlist {cfg}: broadcast {mb}")
     if not m.get("detect", {}).get("all_ms", 0) > 0:
         bad.append(f"memberlist {cfg}: detection {m.get('detect')}")
 for label in ("broadcast time-last p50", "crash detected by all"):
