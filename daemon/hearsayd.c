@@ -217,9 +217,8 @@ node_up(void *arg)
 	p.io = hs_drv_queue(d->drv, 0);
 	p.fd_mode = strcmp(c->failure.detector, "phi") == 0 ? HS_FD_PHI :
 							       HS_FD_SWIM;
-	p.syn_mode = strcmp(c->gossip.syn, "summary") == 0 ? HS_SYN_SUMMARY :
-		     strcmp(c->gossip.syn, "digests") == 0 ? HS_SYN_DIGESTS :
-							     HS_SYN_AUTO;
+	/* the configuration checked the name against the same three */
+	p.syn_mode = (uint8_t)hs_syn_mode_parse(c->gossip.syn);
 	p.probe_timeout_ns = (uint64_t)c->failure.probe_timeout_ms * 1000000ull;
 	p.suspect_mult = c->failure.suspect_mult;
 	p.phi_threshold = c->failure.phi_threshold;

@@ -1373,6 +1373,22 @@ hs_node_params_default(struct hs_node_params *p)
 }
 
 int
+hs_syn_mode_parse(const char *name)
+{
+	static const char *const names[] = {
+		[HS_SYN_AUTO] = "auto",
+		[HS_SYN_SUMMARY] = "summary",
+		[HS_SYN_DIGESTS] = "digests",
+	};
+	unsigned i;
+
+	for (i = 0; name != NULL && i < sizeof(names) / sizeof(names[0]); i++)
+		if (strcmp(name, names[i]) == 0)
+			return (int)i;
+	return -1;
+}
+
+int
 hs_node_create(const struct hs_node_params *params, struct hs_node **out)
 {
 	struct hs_table_params tp;

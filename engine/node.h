@@ -227,6 +227,9 @@ struct hs_lane_stats {
 /* Defaults for fields left zero. */
 void hs_node_params_default(struct hs_node_params *p);
 
+/* enum hs_syn_mode of "auto", "summary" or "digests" (gossip.syn), or -1. */
+int hs_syn_mode_parse(const char *name);
+
 /*
  * Create a node and its table.  The caller is a registered QSBR thread,
  * online.  Returns 0, -EINVAL (bad parameters), -ENOMEM.

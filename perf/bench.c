@@ -1115,20 +1115,18 @@ bn_parse(int argc, char **argv, struct bn_opts *o)
 		case OPT_FANOUT:
 			rc = bn_uint("--fanout", optarg, 1, 64, &o->fanout);
 			break;
-		case OPT_SYN:
-			if (strcmp(optarg, "auto") == 0) {
-				o->syn_mode = HS_SYN_AUTO;
-			} else if (strcmp(optarg, "summary") == 0) {
-				o->syn_mode = HS_SYN_SUMMARY;
-			} else if (strcmp(optarg, "digests") == 0) {
-				o->syn_mode = HS_SYN_DIGESTS;
-			} else {
+		case OPT_SYN: {
+			int m = hs_syn_mode_parse(optarg);
+
+			if (m < 0) {
 				fprintf(stderr, "hearsay-bench: --syn: auto, "
 					"summary or digests, not '%s'\n",
 					optarg);
 				rc = -1;
 			}
+			o->syn_mode = (uint8_t)m;
 			break;
+		}
 		case OPT_BCAST:
 			rc = bn_uint("--broadcasts", optarg, 0, 100000,
 				     &o->broadcasts);

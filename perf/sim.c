@@ -482,20 +482,18 @@ sim_parse(int argc, char **argv, struct sim_opts *o)
 		case OPT_NO_PUSH_NOW:
 			o->no_push_now = true;
 			break;
-		case OPT_SYN:
-			if (strcmp(optarg, "auto") == 0) {
-				o->syn_mode = HS_SYN_AUTO;
-			} else if (strcmp(optarg, "summary") == 0) {
-				o->syn_mode = HS_SYN_SUMMARY;
-			} else if (strcmp(optarg, "digests") == 0) {
-				o->syn_mode = HS_SYN_DIGESTS;
-			} else {
+		case OPT_SYN: {
+			int m = hs_syn_mode_parse(optarg);
+
+			if (m < 0) {
 				fprintf(stderr, "hearsay-sim: --syn: auto, "
 					"summary or digests, not '%s'\n",
 					optarg);
 				rc = -1;
 			}
+			o->syn_mode = (uint8_t)m;
 			break;
+		}
 		case OPT_HELP:
 			sim_usage(stdout);
 			return 1;

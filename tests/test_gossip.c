@@ -680,6 +680,20 @@ test_quiet_syns_unanswered(void **state)
 	quiet_syns_unanswered(100, HS_SYN_AUTO);    /* hashes once at rest */
 }
 
+/* gossip.syn's names, as hearsayd, hearsay-bench and hearsay-sim take
+ * them. */
+static void
+test_syn_mode_names(void **state)
+{
+	(void)state;
+	assert_int_equal(hs_syn_mode_parse("auto"), HS_SYN_AUTO);
+	assert_int_equal(hs_syn_mode_parse("summary"), HS_SYN_SUMMARY);
+	assert_int_equal(hs_syn_mode_parse("digests"), HS_SYN_DIGESTS);
+	assert_int_equal(hs_syn_mode_parse("digest"), -1);
+	assert_int_equal(hs_syn_mode_parse(""), -1);
+	assert_int_equal(hs_syn_mode_parse(NULL), -1);
+}
+
 int
 main(void)
 {
@@ -695,6 +709,7 @@ main(void)
 		cmocka_unit_test(test_10k_members_one_frame),
 		cmocka_unit_test(test_round_bytes_bounded),
 		cmocka_unit_test(test_quiet_syns_unanswered),
+		cmocka_unit_test(test_syn_mode_names),
 	};
 	int rc;
 
