@@ -88,30 +88,6 @@ wall_ms(void)
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
-/*
- * CLOCK_REALTIME - CLOCK_MONOTONIC, once: the node stamps notices with its
- * clock (CLOCK_MONOTONIC, params.clock's default), the event streams show
- * wall-clock time.  The monotonic read is bracketed by two wall reads and
- * paired with their midpoint, so the offset is off by at most half their
- * gap (tens of ns).  A later step of the wall clock (settimeofday, an NTP
- * step) is not followed: ts_us then keeps the old wall time, which is
- * what a benchmark comparing nodes wants (NTP's and PTP's slewing changes
- * both clocks alike and needs no correction).
- */
-static int64_t
-wall_offset_ns(void)
-{
-	struct timespec w0, m, w1;
-	int64_t a, b;
-
-	clock_gettime(CLOCK_REALTIME, &w0);
-	clock_gettime(CLOCK_MONOTONIC, &m);
-	clock_gettime(CLOCK_REALTIME, &w1);
-	a = (int64_t)w0.tv_sec * 1000000000 + w0.tv_nsec;
-	b = (int64_t)w1.tv_sec * 1000000000 + w1.tv_nsec;
-	return a + (b - a) / 2 -
-	       ((int64_t)m.tv_sec * 1000000000 + m.tv_nsec);
-}
 
 /* ---- configuration ---- */
 
@@ -695,7 +671,11 @@ main(int argc, char **argv)
 	d->generation = d->conf.node.generation ? d->conf.node.generation :
 						  wall_ms();
 	d->start_ns = hs_clock_monotonic(NULL);
-	d->wall_off_ns = wall_offset_ns();
+	/* notices are stamped on CLOCK_MONOTONIC; the event streams show
+	 * wall-clock time (a later step of the wall clock is not followed:
+	 * ts_us keeps the old time, which a benchmark comparing nodes wants;
+	 * NTP's and PTP's slewing changes both clocks alike) */
+	d->wall_off_ns = hs_wall_offset_ns();
 
 	/* Every thread made from here on (EAL, workers, call_rcu, API)
 	 * inherits these blocked; the main thread takes them with

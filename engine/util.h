@@ -52,6 +52,39 @@ hs_clock_monotonic(void *arg)
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
+/*
+ * CLOCK_REALTIME - CLOCK_MONOTONIC in ns: what turns a node's monotonic
+ * stamps into wall-clock time (hearsayd's event streams), and the same
+ * offset on the reading side (hearsay-bench --api).  Each monotonic read
+ * is bracketed by two wall reads and paired with their midpoint; of 16
+ * tries the narrowest bracket wins, so that a preemption inside one (it
+ * was 2 ms once, a node's every stamp off by that: a flaky test) does not
+ * make the offset.  Off by at most half the narrowest gap (tens of ns).
+ */
+static inline int64_t
+hs_wall_offset_ns(void)
+{
+	int64_t best = 0, best_gap = INT64_MAX;
+	int i;
+
+	for (i = 0; i < 16; i++) {
+		struct timespec w0, m, w1;
+		int64_t a, b;
+
+		clock_gettime(CLOCK_REALTIME, &w0);
+		clock_gettime(CLOCK_MONOTONIC, &m);
+		clock_gettime(CLOCK_REALTIME, &w1);
+		a = (int64_t)w0.tv_sec * 1000000000 + w0.tv_nsec;
+		b = (int64_t)w1.tv_sec * 1000000000 + w1.tv_nsec;
+		if (b - a < best_gap) {
+			best_gap = b - a;
+			best = a + (b - a) / 2 -
+			       ((int64_t)m.tv_sec * 1000000000 + m.tv_nsec);
+		}
+	}
+	return best;
+}
+
 /* splitmix64: one 64-bit state per user, seeded, so that a simulation
  * replays exactly. */
 static inline uint64_t

@@ -278,21 +278,6 @@ ba_now(void)
 	return hs_clock_monotonic(NULL);
 }
 
-/* Wall - monotonic, as hearsayd takes it (daemon/hearsayd.c): our
- * monotonic times then compare with the nodes' ts_us. */
-static int64_t
-ba_wall_offset_ns(void)
-{
-	struct timespec w0, m, w1;
-	int64_t a, c;
-
-	clock_gettime(CLOCK_REALTIME, &w0);
-	clock_gettime(CLOCK_MONOTONIC, &m);
-	clock_gettime(CLOCK_REALTIME, &w1);
-	a = (int64_t)w0.tv_sec * 1000000000 + w0.tv_nsec;
-	c = (int64_t)w1.tv_sec * 1000000000 + w1.tv_nsec;
-	return a + (c - a) / 2 - ((int64_t)m.tv_sec * 1000000000 + m.tv_nsec);
-}
 
 static double
 ba_wall_us(const struct ba *b, uint64_t mono_ns)
@@ -1924,7 +1909,7 @@ ba_setup(struct ba *b)
 	if (b->w == NULL || b->ts_us == NULL || b->rx_ns == NULL ||
 	    b->ver == NULL)
 		return -1;
-	b->wall_off_ns = ba_wall_offset_ns();
+	b->wall_off_ns = hs_wall_offset_ns();
 	return 0;
 }
 
