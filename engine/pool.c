@@ -3,7 +3,12 @@
  *
  * Every object is preceded by an 8-byte header naming its class and home
  * cache.  While free, the object's first word links it into a free list
- * (local list, or the home cache's lock-free remote stack).
+ * (local list, or the home cache's lock-free remote stack) and its second
+ * points HS_POOL_AHEAD objects further down the same list (or is NULL), so
+ * that an allocation can prefetch the object it will hand out that many
+ * allocations later: freed objects come back cold (after a grace period, from
+ * another thread), and a list walked one dependent load at a time costs a
+ * cache miss per allocation.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -22,6 +27,8 @@
 #define HS_POOL_SLAB_BYTES	(64u * 1024u)
 #define HS_POOL_HDR_BYTES	8u
 #define HS_POOL_CACHE_LINE	HS_CACHE_LINE
+#define HS_POOL_AHEAD		8	/* objects prefetched ahead, alloc and
+					 * bulk free */
 
 /* Home cache pointer, with the class index in its low 6 bits (caches are
  * 64-byte aligned). */
@@ -31,6 +38,7 @@ struct hs_pool_hdr {
 
 struct hs_pool_free {
 	struct hs_pool_free *next;
+	struct hs_pool_free *ahead;	/* HS_POOL_AHEAD further, or NULL */
 };
 
 /*
@@ -155,7 +163,8 @@ hs_pool_grow(struct hs_pool_cache *c, unsigned cls)
 		return -ENOMEM;
 	cds_lfs_node_init((struct cds_lfs_node *)mem);
 	cds_lfs_push(&c->pool->slabs, (struct cds_lfs_node *)mem);
-	/* Slot 0 is the slab link; objects start at the next slot. */
+	/* Slot 0 is the slab link; objects start at the next slot and are
+	 * handed out in address order. */
 	for (off = slab - osz; off >= osz; off -= osz) {
 		struct hs_pool_hdr *h;
 		struct hs_pool_free *f;
@@ -165,6 +174,9 @@ hs_pool_grow(struct hs_pool_cache *c, unsigned cls)
 		h->tag = (uintptr_t)c | cls;
 		f = (struct hs_pool_free *)(p + HS_POOL_HDR_BYTES);
 		f->next = c->cls[cls].local;
+		f->ahead = off + HS_POOL_AHEAD * osz < slab ?
+			(struct hs_pool_free *)(p + HS_POOL_AHEAD * osz +
+						HS_POOL_HDR_BYTES) : NULL;
 		c->cls[cls].local = f;
 	}
 	HS_COUNTER_INC(c->slab_grows);
@@ -201,8 +213,16 @@ hs_pool_alloc(struct hs_pool_cache *c, size_t bytes)
 		}
 	}
 	k->local = f->next;
-	/* The next object is cold (it came back through call_rcu on another
-	 * core): start fetching it now, for the next allocation. */
+	/* Objects come back cold (through call_rcu, after a grace period):
+	 * fetch, for writing, the one handed out HS_POOL_AHEAD allocations
+	 * from now (both lines of a two-line class), and the next one, which
+	 * nothing fetched yet just after a take. */
+	if (f->ahead != NULL) {
+		__builtin_prefetch(f->ahead, 1, 3);
+		if (cls > 0)
+			__builtin_prefetch((uint8_t *)f->ahead + HS_POOL_CACHE_LINE,
+					   1, 3);
+	}
 	if (k->local != NULL)
 		__builtin_prefetch(k->local, 1, 3);
 	HS_COUNTER_INC(c->allocs);
@@ -235,33 +255,50 @@ hs_pool_push(uintptr_t tag, struct hs_pool_free *first,
 void
 hs_pool_free(void *obj)
 {
-	if (obj != NULL)
-		hs_pool_push(hs_pool_tag(obj), obj, obj);
+	struct hs_pool_free *f = obj;
+
+	if (f == NULL)
+		return;
+	f->ahead = NULL;
+	hs_pool_push(hs_pool_tag(obj), f, f);
 }
 
 void
 hs_pool_free_bulk(void *const *objs, unsigned n)
 {
 	struct hs_pool_free *first, *last;
+	unsigned i, run = 0;
 	uintptr_t tag;
-	unsigned i;
 
 	if (n == 0)
 		return;
 	/* Runs of objects with the same home and class go back as one chain:
-	 * one CAS per run instead of one per object. */
+	 * one CAS per run instead of one per object.  The objects are cold
+	 * and independent: keep several misses in flight (header and links
+	 * share the object's first line). */
+	for (i = 0; i < n && i < HS_POOL_AHEAD; i++)
+		__builtin_prefetch(objs[i], 1, 3);
 	first = last = objs[0];
-	tag = hs_pool_tag(objs[0]);
+	first->ahead = NULL;
+	tag = hs_pool_tag(first);
 	for (i = 1; i < n; i++) {
 		struct hs_pool_free *f = objs[i];
-		uintptr_t t = hs_pool_tag(f);
+		uintptr_t t;
 
+		if (i + HS_POOL_AHEAD < n)
+			__builtin_prefetch(objs[i + HS_POOL_AHEAD], 1, 3);
+		t = hs_pool_tag(f);
+		f->ahead = NULL;
 		if (t != tag) {
 			hs_pool_push(tag, first, last);
 			first = f;
 			tag = t;
+			run = i;
 		} else {
 			last->next = f;
+			if (i - run >= HS_POOL_AHEAD)
+				((struct hs_pool_free *)
+				 objs[i - HS_POOL_AHEAD])->ahead = f;
 		}
 		last = f;
 	}

@@ -89,6 +89,8 @@ struct hs_table_stats {
 	uint64_t nomem;
 	uint64_t tombstones_collected;
 	uint64_t retired;
+	uint64_t retire_nomem;		/* replaced entries never freed: no
+					 * memory for a retire batch */
 	uint64_t log_fallbacks;		/* delta builds that scanned keys */
 	uint64_t index_grows;		/* key indexes grown or compacted */
 	uint64_t changes_lost;		/* change ring overwrites (rumors) */
