@@ -79,6 +79,7 @@ enum conf_kind {
 	KIND_SEEDS,	/* "A.B.C.D:PORT" each */
 	KIND_EAL,	/* one argument each */
 	KIND_CPUS,	/* CPU numbers */
+	KIND_KEYS,	/* cluster keys: 64 hex digits or 44 base64 each */
 };
 
 enum conf_key_id {
@@ -120,6 +121,8 @@ enum conf_key_id {
 	KEY_API_SOCKET,
 	KEY_API_TCP,
 	KEY_LOG_LEVEL,
+	KEY_SECURITY_KEYS,
+	KEY_SECURITY_PLAINTEXT,
 	KEY_COUNT,
 };
 
@@ -142,7 +145,7 @@ struct conf_key {
 
 static const char *const sections[] = {
 	"node", "network", "dpdk", "gossip", "failure", "limits", "workers",
-	"api", "log", NULL,
+	"api", "log", "security", NULL,
 };
 static const char *const drivers[] = { "udp", "afpacket", "dpdk", NULL };
 static const char *const detectors[] = { "swim", "phi", NULL };
@@ -250,6 +253,10 @@ static const struct conf_key keys[KEY_COUNT] = {
 	[KEY_API_TCP] = { "api", "tcp", KIND_TCP, FIELD(api.tcp) },
 	[KEY_LOG_LEVEL] = { "log", "level", KIND_STR, FIELD(log.level),
 		.choices = levels },
+	[KEY_SECURITY_KEYS] = { "security", "keys", KIND_KEYS,
+		FIELD(security.keys) },
+	[KEY_SECURITY_PLAINTEXT] = { "security", "plaintext", KIND_BOOL,
+		FIELD(security.plaintext) },
 };
 
 /* Where a value comes from: for messages, and for hs_conf_check. */
@@ -573,6 +580,28 @@ load_uint(const struct hs_conf *c, const struct conf_key *k)
 }
 
 /* Zero-padded, so that equal configurations compare equal. */
+/* A key's text form: 64 hex digits, or 44 characters of standard base64
+ * (43 and one '=') for 32 bytes.  The daemon decodes it (engine/auth). */
+static bool
+key_text_ok(const char *s)
+{
+	size_t len = strlen(s), i;
+
+	if (len == 64) {
+		for (i = 0; i < len; i++)
+			if (!isxdigit((unsigned char)s[i]))
+				return false;
+		return true;
+	}
+	if (len != 44 || s[43] != '=')
+		return false;
+	for (i = 0; i < 43; i++)
+		if (!isalnum((unsigned char)s[i]) && s[i] != '+' && s[i] != '/')
+			return false;
+	/* the last character holds 4 bits of the key and 2 zero bits */
+	return strchr("AEIMQUYcgkosw048", s[42]) != NULL;
+}
+
 static void
 store_str(char *dst, size_t size, const char *s)
 {
@@ -618,6 +647,10 @@ list_reset(struct hs_conf *c, const struct conf_key *k)
 		memset(c->workers.cpus, 0, sizeof(c->workers.cpus));
 		c->workers.n_cpus = 0;
 		break;
+	case KIND_KEYS:
+		memset(c->security.keys, 0, sizeof(c->security.keys));
+		c->security.n_keys = 0;
+		break;
 	default:
 		break;
 	}
@@ -642,6 +675,21 @@ list_add_str(struct hs_conf *c, const struct conf_key *k, const char *s,
 			return conf_err(e, w, "'%s': %s", s, why);
 		}
 		c->gossip.n_seeds++;
+		return 0;
+	}
+	if (k->kind == KIND_KEYS) {
+		/* never the key itself in a message: it is a secret */
+		if (c->security.n_keys == HS_CONF_AUTH_KEYS)
+			return conf_err(e, w, "more than %d keys",
+					HS_CONF_AUTH_KEYS);
+		if (!key_text_ok(s))
+			return conf_err(e, w, "key %u: not 64 hex digits or 44 "
+					"characters of base64 (32 bytes; "
+					"'hearsay keygen' makes one)",
+					c->security.n_keys + 1);
+		store_str(c->security.keys[c->security.n_keys],
+			  sizeof(c->security.keys[0]), s);
+		c->security.n_keys++;
 		return 0;
 	}
 	if (c->dpdk.n_eal == HS_CONF_EAL_MAX)
@@ -840,6 +888,7 @@ key_from_text(struct hs_conf *c, enum conf_key_id kid, const char *t,
 	case KIND_SEEDS:
 	case KIND_EAL:
 	case KIND_CPUS:
+	case KIND_KEYS:
 		rc = text_list(c, k, t, w, e);
 		break;
 	default:
@@ -1037,6 +1086,7 @@ key_from_setting(struct load_ctx *x, enum conf_key_id kid,
 	case KIND_SEEDS:
 	case KIND_EAL:
 	case KIND_CPUS:
+	case KIND_KEYS:
 		rc = setting_list(x, k, s, w, e);
 		break;
 	default:
@@ -1783,6 +1833,16 @@ key_check(const struct hs_conf *c, enum conf_key_id kid,
 				return conf_err(e, &w, "argument %u is NULL",
 						i);
 		return 0;
+	case KIND_KEYS:
+		if (c->security.n_keys > HS_CONF_AUTH_KEYS)
+			return conf_err(e, &w, "more than %d keys",
+					HS_CONF_AUTH_KEYS);
+		for (i = 0; i < c->security.n_keys; i++)
+			if (!key_text_ok(c->security.keys[i]))
+				return conf_err(e, &w, "key %u: not 64 hex "
+						"digits or 44 characters of "
+						"base64", i + 1);
+		return 0;
 	case KIND_CPUS:
 		if (c->workers.n_cpus > HS_CONF_CPUS_MAX)
 			return conf_err(e, &w, "more than %d cpus",
@@ -1857,6 +1917,21 @@ hs_conf_check(const struct hs_conf *c, struct hs_conf_error *e)
 		where_key(c, KEY_NET_SOURCE_PORTS, NULL, &w);
 		return conf_err(e, &w, "ports %u..%u (network.port on) pass "
 				"65535", c->network.port, last);
+	}
+	/* plaintext only when asked for, and then without keys: last, so
+	 * that a file without a security section still hears of the rest */
+	if (c->security.n_keys == 0 && !c->security.plaintext) {
+		where_key(c, KEY_SECURITY_KEYS, NULL, &w);
+		return conf_err(e, &w, "no keys: every frame is sealed with a "
+				"cluster key (make one with 'hearsay keygen'); "
+				"to gossip in clear instead, set "
+				"security.plaintext = true");
+	}
+	if (c->security.n_keys != 0 && c->security.plaintext) {
+		where_key(c, KEY_SECURITY_PLAINTEXT, NULL, &w);
+		return conf_err(e, &w, "true, but security.keys has %u: "
+				"either keys or plaintext",
+				c->security.n_keys);
 	}
 	return 0;
 }
@@ -1934,6 +2009,10 @@ key_same(const struct hs_conf *a, const struct hs_conf *b,
 		return a->workers.n_cpus == b->workers.n_cpus &&
 		       memcmp(a->workers.cpus, b->workers.cpus,
 			      a->workers.n_cpus * sizeof(int)) == 0;
+	case KIND_KEYS:
+		return a->security.n_keys == b->security.n_keys &&
+		       memcmp(a->security.keys, b->security.keys,
+			      sizeof(a->security.keys)) == 0;
 	case KIND_BOOL:
 		return *(const bool *)field_const(a, k) ==
 		       *(const bool *)field_const(b, k);

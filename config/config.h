@@ -38,6 +38,7 @@ extern "C" {
 #define HS_CONF_EAL_MAX		64
 #define HS_CONF_CPUS_MAX	16	/* = HS_DRV_QUEUES_MAX */
 #define HS_CONF_HOOKS_MAX	32
+#define HS_CONF_AUTH_KEYS	8	/* = HS_AUTH_MAX_KEYS */
 #define HS_CONF_STR_MAX		256
 #define HS_CONF_PATH_MAX	512
 #define HS_CONF_KEYS_MAX	48	/* private: keys of the sections */
@@ -134,6 +135,14 @@ struct hs_conf {
 	struct {
 		char level[16];			/* err|warning|notice|info|debug */
 	} log;
+	struct {
+		/* cluster keys, 64 hex digits or 44 base64 characters of 32
+		 * bytes each; the first seals, every one opens */
+		char keys[HS_CONF_AUTH_KEYS][65];
+		unsigned n_keys;
+		bool plaintext;			/* no keys: frames in clear;
+						 * must be asked for */
+	} security;
 	struct hs_conf_hook hooks[HS_CONF_HOOKS_MAX];
 	unsigned n_hooks;
 

@@ -37,6 +37,8 @@
 #include <jansson.h>
 #include <microhttpd.h>
 
+#include <sodium.h>
+
 #include "daemon/hearsayd.h"
 #include "daemon/hooks.h"
 #include "engine/log.h"
@@ -865,6 +867,8 @@ cpu_s(void)
 }
 
 /* The whole stats document (GET /v1/stats); also the source of /metrics. */
+static json_t *keyring_json(struct hsd *d);
+
 static json_t *
 stats_json(struct hsd *d)
 {
@@ -888,7 +892,8 @@ stats_json(struct hsd *d)
 
 		NS(rounds); NS(rx_frames); NS(rx_bytes); NS(tx_frames);
 		NS(tx_bytes); NS(tx_dropped); NS(rx_bad); NS(rx_other_cluster);
-		NS(rx_self); NS(rx_unexpected); NS(syn_sent); NS(ack_sent);
+		NS(rx_self); NS(rx_unauth); NS(rx_replay); NS(tx_unsealed);
+		NS(rx_unexpected); NS(syn_sent); NS(ack_sent);
 		NS(ack2_sent); NS(ack_empty); NS(syn_replies);
 		NS(push_sent);
 		NS(push_now_limited); NS(rumors); NS(rumors_dropped); NS(members); NS(probes); NS(probe_acks);
@@ -897,6 +902,7 @@ stats_json(struct hsd *d)
 		NS(stall_ns); NS(notices_dropped);
 		json_object_set_new(o, "node", n);
 	}
+	json_object_set_new(o, "security", keyring_json(d));
 #undef NS
 #define TS(f) json_object_set_new(t, #f, json_integer((json_int_t)x.ts.f))
 	{
@@ -1054,6 +1060,9 @@ get_metrics(struct hsd *d, struct MHD_Connection *c)
 		{ "stalls_total", "counter", "Own stalls measured (gaps between polls).", "node", "stalls" },
 		{ "notices_dropped_total", "counter", "Notices dropped: queue full.", "node", "notices_dropped" },
 		{ "rx_other_cluster_total", "counter", "Frames of another cluster dropped.", "node", "rx_other_cluster" },
+		{ "rx_unauth_total", "counter", "Frames dropped: not sealed by a key this node holds.", "node", "rx_unauth" },
+		{ "rx_replay_total", "counter", "Authentic frames dropped: replayed, or of an older generation of their sender.", "node", "rx_replay" },
+		{ "tx_unsealed_total", "counter", "Frames not sent: no primary key.", "node", "tx_unsealed" },
 		{ "table_owners", "gauge", "Owners (nodes) in the state table.", "table", "owners" },
 		{ "table_keys", "gauge", "Keys and tombstones in the state table.", "table", "keys" },
 		{ "table_merged_total", "counter", "Entries installed from deltas.", "table", "merged" },
@@ -1389,6 +1398,151 @@ is(const char *m, const char *want)
 	return strcmp(m, want) == 0;
 }
 
+/* ---- keyring (docs/SECURITY.md) ---- */
+
+struct keyring_call {
+	struct hsd *d;
+	int op;				/* 'i'nstall, 'u'se, 'r'emove */
+	uint8_t key[HS_AUTH_KEY_BYTES];
+	uint32_t id;
+	int rc;
+};
+
+/* On worker 0: a QSBR thread, for the old keyring's call_rcu. */
+static void
+keyring_change(void *arg)
+{
+	struct keyring_call *x = arg;
+
+	if (x->op == 'i')
+		x->rc = hs_auth_key_install(x->d->auth, x->key, &x->id);
+	else if (x->op == 'u')
+		x->rc = hs_auth_key_use(x->d->auth, x->id);
+	else
+		x->rc = hs_auth_key_remove(x->d->auth, x->id);
+}
+
+static json_t *
+keyring_json(struct hsd *d)
+{
+	struct hs_auth_key_info k[HS_AUTH_MAX_KEYS];
+	struct hs_auth_stats st;
+	json_t *a = json_array();
+	unsigned i, n;
+	char id[9];
+
+	if (d->auth == NULL)
+		return json_pack("{s:b,s:o}", "plaintext", 1, "keys", a);
+	n = hs_auth_keys(d->auth, k, HS_AUTH_MAX_KEYS);
+	for (i = 0; i < n && i < HS_AUTH_MAX_KEYS; i++) {
+		snprintf(id, sizeof(id), "%08x", k[i].id);
+		json_array_append_new(a, json_pack("{s:s,s:b}", "id", id,
+						   "primary", k[i].primary));
+	}
+	hs_auth_stats(d->auth, &st);
+	return json_pack("{s:b,s:o,s:I,s:I}", "plaintext", 0, "keys", a,
+			 "changes", (json_int_t)st.keyring_changes,
+			 "windows_taken", (json_int_t)st.windows_taken);
+}
+
+static int
+keyring_id(const char *s, uint32_t *id)
+{
+	char *e;
+	unsigned long v;
+
+	if (strlen(s) != 8)
+		return -EINVAL;
+	errno = 0;
+	v = strtoul(s, &e, 16);
+	if (*e != '\0' || errno != 0 || v == 0 || v > UINT32_MAX)
+		return -EINVAL;
+	*id = (uint32_t)v;
+	return 0;
+}
+
+/*
+ * GET keyring; POST keyring {"key": "<base64 or hex>"} installs;
+ * POST keyring/{id}/use makes it primary; DELETE keyring/{id} removes.
+ * Keys never leave the node: only their ids.
+ */
+static enum MHD_Result
+keyring(struct hsd *d, struct MHD_Connection *c, const char *rest,
+	const char *method, struct req *rq)
+{
+	struct keyring_call x = { .d = d };
+	const char *slash = strchr(rest, '/');
+	char id[9];
+	json_t *j, *k;
+
+	if (*rest == '\0' && (is(method, "GET") || is(method, "HEAD")))
+		return reply_json(d, c, 200, keyring_json(d));
+	if (d->auth == NULL)
+		return reply_error(d, c, 409, "this node runs without keys "
+				   "(security.plaintext): restart it with "
+				   "security.keys to seal its frames");
+	if (*rest == '\0') {
+		if (!is(method, "POST"))
+			return reply_method(d, c, "GET, POST");
+		j = json_loadb(rq->body ? rq->body : "", rq->len, 0, NULL);
+		k = json_object_get(j, "key");
+		if (!json_is_string(k) ||
+		    hs_auth_key_parse(json_string_value(k), x.key) != 0) {
+			json_decref(j);
+			return reply_error(d, c, 400, "body: {\"key\": 32 "
+					   "bytes as 64 hex digits or 44 "
+					   "characters of base64}");
+		}
+		json_decref(j);
+		x.op = 'i';
+		hsd_call(d, keyring_change, &x);
+		sodium_memzero(x.key, sizeof(x.key));
+		snprintf(id, sizeof(id), "%08x", x.id);
+		if (x.rc == -EEXIST)
+			return reply_error(d, c, 409, "key %s is installed "
+					   "already", id);
+		if (x.rc == -ENOSPC)
+			return reply_error(d, c, 409, "the keyring holds %d "
+					   "keys: remove one first",
+					   HS_AUTH_MAX_KEYS);
+		if (x.rc != 0)
+			return reply_error(d, c, 500, "install: %s",
+					   strerror(-x.rc));
+		HS_LOG(NOTICE, "api", "key %s installed", id);
+		return reply_json(d, c, 201, json_pack("{s:s}", "id", id));
+	}
+	if (slash != NULL ? (slash - rest != 8 || !is(slash, "/use")) :
+	    strlen(rest) != 8)
+		return reply_error(d, c, 404, "no endpoint /v1/keyring/%s "
+				   "(keyring/{id}, keyring/{id}/use)", rest);
+	memcpy(id, rest, 8);
+	id[8] = '\0';
+	if (keyring_id(id, &x.id) != 0)
+		return reply_error(d, c, 400, "a key id is 8 hex digits, not "
+				   "'%s'", id);
+	if (slash != NULL) {
+		if (!is(method, "POST"))
+			return reply_method(d, c, "POST");
+		x.op = 'u';
+	} else {
+		if (!is(method, "DELETE"))
+			return reply_method(d, c, "DELETE");
+		x.op = 'r';
+	}
+	hsd_call(d, keyring_change, &x);
+	if (x.rc == -ENOENT)
+		return reply_error(d, c, 404, "no key %s", id);
+	if (x.rc == -EBUSY)
+		return reply_error(d, c, 409, "key %s is the primary: make "
+				   "another primary first (it seals every "
+				   "frame)", id);
+	if (x.rc != 0)
+		return reply_error(d, c, 500, "%s", strerror(-x.rc));
+	HS_LOG(NOTICE, "api", "key %s %s", id,
+	       x.op == 'u' ? "now primary" : "removed");
+	return reply_json(d, c, 200, keyring_json(d));
+}
+
 static enum MHD_Result
 route(struct hsd *d, struct MHD_Connection *c, const char *url,
       const char *method, struct req *rq)
@@ -1419,6 +1573,10 @@ route(struct hsd *d, struct MHD_Connection *c, const char *url,
 	if (is(url, "events"))
 		return is(method, "POST") ? post_event(d, c, rq) :
 					    reply_method(d, c, "POST");
+	if (is(url, "keyring"))
+		return keyring(d, c, "", method, rq);
+	if (strncmp(url, "keyring/", 8) == 0)
+		return keyring(d, c, url + 8, method, rq);
 	if (is(url, "events/stream"))
 		return get ? get_stream(d, c) : reply_method(d, c, "GET");
 	if (strncmp(url, "aggregate/", 10) == 0)

@@ -49,6 +49,7 @@
 
 #include <curl/curl.h>
 #include <jansson.h>
+#include <sodium.h>
 
 #include "config/socket.h"
 #include "daemon/sse.h"
@@ -1705,6 +1706,105 @@ cli_cmd_publish(struct cli *c, char **args, int n_args)
 	return rc;
 }
 
+/*
+ * keyring [list | install KEY|- | use ID | remove ID]: the node's keyring
+ * (GET, POST /v1/keyring, POST /v1/keyring/{id}/use, DELETE
+ * /v1/keyring/{id}).  KEY "-" reads it from stdin, which keeps it out of
+ * ps and the shell's history; keys are never printed, only their ids.
+ */
+static int
+cli_cmd_keyring(struct cli *c, char **args, int n_args)
+{
+	const char *op = n_args > 0 ? args[0] : "list";
+	struct cli_buf url = { 0 }, body = { 0 }, key = { 0 };
+	struct cli_resp r = { 0 };
+	const char *method = "POST";
+	json_t *doc = NULL;
+	char *s = NULL;
+	size_t len;
+	int rc = 0;
+
+	if (strcmp(op, "list") == 0 && n_args <= 1)
+		return cli_show_path(c, "/v1/keyring", NULL);
+	if (n_args != 2 || (strcmp(op, "install") != 0 &&
+			    strcmp(op, "use") != 0 &&
+			    strcmp(op, "remove") != 0))
+		return cli_fail(c, CLI_EXIT_USAGE, "keyring wants list, "
+				"install KEY, use ID or remove ID (see --help)");
+	if (strcmp(op, "install") == 0) {
+		rc = cli_body(c, args[1], &key);
+		len = key.len;
+		while (rc == 0 && len > 0 &&
+		       (key.p[len - 1] == '\n' || key.p[len - 1] == '\r' ||
+			key.p[len - 1] == ' '))
+			key.p[--len] = '\0';
+		if (rc == 0)
+			doc = json_pack("{s:s}", "key", cli_buf_str(&key));
+		if (rc == 0 && (doc == NULL ||
+				(s = json_dumps(doc, JSON_COMPACT)) == NULL ||
+				cli_buf_adds(&body, s) != 0))
+			rc = cli_oom(c);
+		json_decref(doc);
+		doc = NULL;
+		if (s != NULL)
+			sodium_memzero(s, strlen(s));
+		free(s);
+		sodium_memzero(key.p, key.len);
+		if (rc == 0)
+			rc = cli_url(c, &url, "/v1/keyring");
+	} else if (strcmp(op, "use") == 0) {
+		rc = cli_buf_adds(&body, "{}") != 0 ? cli_oom(c) :
+		     cli_url(c, &url, "/v1/keyring/%s/use", args[1]);
+	} else {
+		method = "DELETE";
+		rc = cli_url(c, &url, "/v1/keyring/%s", args[1]);
+	}
+	if (rc == 0)
+		rc = cli_call(c, method, cli_buf_str(&url),
+			      strcmp(method, "POST") == 0 ? &body : NULL,
+			      c->timeout_ms, &r);
+	if (body.p != NULL)
+		sodium_memzero(body.p, body.len);
+	if (rc == 0 && c->json)
+		cli_print_raw(&r);
+	else if (rc == 0 && (rc = cli_parse(c, &r, &doc)) == 0) {
+		if (strcmp(op, "install") == 0)
+			printf("installed key %s\n", cli_jstr(doc, "id") ?
+			       cli_jstr(doc, "id") : "?");
+		else
+			printf("key %s %s\n", args[1], strcmp(op, "use") == 0 ?
+			       "is now primary" : "removed");
+	}
+	json_decref(doc);
+	cli_resp_free(&r);
+	cli_buf_free(&body);
+	cli_buf_free(&key);
+	cli_buf_free(&url);
+	return rc;
+}
+
+/* keygen: a new random cluster key (32 bytes, base64), made here. */
+static int
+cli_cmd_keygen(struct cli *c, char **args, int n_args)
+{
+	unsigned char k[32];
+	char out[sodium_base64_ENCODED_LEN(32,
+					   sodium_base64_VARIANT_ORIGINAL)];
+
+	(void)args;
+	(void)n_args;
+	if (sodium_init() < 0)
+		return cli_fail(c, CLI_EXIT_FAILED, "libsodium would not "
+				"initialise");
+	randombytes_buf(k, sizeof(k));
+	sodium_bin2base64(out, sizeof(out), k, sizeof(k),
+			  sodium_base64_VARIANT_ORIGINAL);
+	printf("%s\n", out);
+	sodium_memzero(k, sizeof(k));
+	sodium_memzero(out, sizeof(out));
+	return 0;
+}
+
 /* peers and peer: one table of {id, name, address, status}. */
 static int
 cli_print_peers(struct cli *c, json_t *const *v, size_t n)
@@ -2517,6 +2617,12 @@ cli_usage(FILE *f)
 "                             a live view: rates, drops, members\n"
 "                             (default every %ld ms, until ^C)\n"
 "  metrics                    the counters, Prometheus text format\n"
+"  keyring [list]             the node's cluster keys: ids, the primary\n"
+"  keyring install KEY        add a key (KEY - reads stdin); it opens\n"
+"                             frames at once, seals once made primary\n"
+"  keyring use ID             seal with key ID from now on\n"
+"  keyring remove ID          forget key ID (not the primary)\n"
+"  keygen                     print a new random key (made here)\n"
 "\n"
 "A VALUE or PAYLOAD that starts with '-' goes after '--'.\n"
 "\n"
@@ -2581,6 +2687,8 @@ static const struct cli_cmd cli_cmds[] = {
 	  CLI_OPT(OPT_WAIT) | CLI_OPT(OPT_WAIT_TIMEOUT) },
 	{ "get", cli_cmd_get, 2, 2, 2, 0 },
 	{ "info", cli_cmd_info, 0, 0, 0, 0 },
+	{ "keygen", cli_cmd_keygen, 0, 0, 0, 0 },
+	{ "keyring", cli_cmd_keyring, 0, 2, 0, 0 },
 	{ "keys", cli_cmd_keys, 0, 1, 1, CLI_OPT(OPT_PREFIX) },
 	{ "member", cli_cmd_member, 1, 1, 1, 0 },
 	{ "members", cli_cmd_members, 0, 0, 0, CLI_OPT(OPT_STATUS) },

@@ -37,6 +37,7 @@
 
 #include <urcu/urcu-qsbr.h>
 #include <urcu/call-rcu.h>
+#include <sodium.h>
 
 #include "daemon/hearsayd.h"
 #include "daemon/hooks.h"
@@ -182,6 +183,7 @@ node_up(void *arg)
 	p.name = d->name;
 	p.rack = c->node.rack[0] != '\0' ? c->node.rack : NULL;
 	p.cluster_id = c->node.cluster;
+	p.auth = d->auth;
 	p.seeds = u->seeds;
 	p.n_seeds = c->gossip.n_seeds;
 	p.interval_ns = (uint64_t)c->gossip.interval_ms * 1000000ull;
@@ -515,6 +517,50 @@ parse_args(struct hsd *d, int argc, char **argv, bool *check)
 	return 0;
 }
 
+/* The keyring from security.keys (the first seals), or none with
+ * security.plaintext (hs_conf_check allows nothing else).  One replay
+ * window per sender lane: four per member the table may hold. */
+static int
+auth_up(struct hsd *d)
+{
+	const struct hs_conf *c = &d->conf;
+	struct hs_auth_params ap = {
+		.windows = 4 * c->limits.max_members,
+		.crdp = d->crdp,
+	};
+	uint8_t key[HS_AUTH_KEY_BYTES];
+	unsigned i;
+	int rc;
+
+	if (c->security.n_keys == 0) {
+		HS_LOG(WARNING, "daemon", "security.plaintext: frames go in "
+		       "clear and are taken from anyone on the network");
+		return 0;
+	}
+	rc = hs_auth_create(&ap, &d->auth);
+	if (rc != 0) {
+		HS_LOG(ERR, "daemon", "keyring: %s", strerror(-rc));
+		return rc;
+	}
+	for (i = 0; i < c->security.n_keys && rc == 0; i++) {
+		uint32_t id;
+
+		rc = hs_auth_key_parse(c->security.keys[i], key);
+		if (rc == 0)
+			rc = hs_auth_key_install(d->auth, key, &id);
+		if (rc == -EEXIST)
+			rc = 0;		/* listed twice: once is enough */
+		if (rc != 0)
+			HS_LOG(ERR, "daemon", "security.keys: key %u: %s",
+			       i + 1, strerror(-rc));
+		else
+			HS_LOG(INFO, "daemon", "key %08x installed%s", id,
+			       i == 0 ? ", primary" : "");
+	}
+	sodium_memzero(key, sizeof(key));
+	return rc;
+}
+
 static int
 start(struct hsd *d)
 {
@@ -555,6 +601,9 @@ start(struct hsd *d)
 	d->crdp = urcu_qsbr_create_call_rcu_data(0, -1);
 	if (d->crdp == NULL)
 		return -ENOMEM;
+	rc = auth_up(d);
+	if (rc != 0)
+		return rc;
 	for (k = 0; k < d->n_workers; k++) {
 		struct hs_worker_params wp = {
 			.cpu = k < c->workers.n_cpus ? c->workers.cpus[k] : -1,
@@ -611,10 +660,12 @@ stop(struct hsd *d)
 	hs_drv_close(d->drv);
 	d->drv = NULL;
 	if (d->crdp != NULL) {
-		urcu_qsbr_barrier();
+		urcu_qsbr_barrier();	/* old keyrings too */
 		urcu_qsbr_call_rcu_data_free(d->crdp);
 		d->crdp = NULL;
 	}
+	hs_auth_destroy(d->auth);
+	d->auth = NULL;
 }
 
 /* Leave: our record `left`, pushed; wait until it has gone out, at most

@@ -26,6 +26,7 @@
 
 #include "config/config.h"
 #include "drivers/any.h"
+#include "engine/auth.h"
 #include "engine/hearsay.h"
 #include "engine/worker.h"
 
@@ -80,6 +81,7 @@ struct hsd {
 	struct hs_lane *lane[HS_DRV_QUEUES_MAX];
 	struct call_rcu_data *crdp;
 	struct hs_node *node;		/* worker 0's */
+	struct hs_auth *auth;		/* keyring; NULL: plaintext */
 	bool leaving;			/* SIGTERM seen: refuse writes */
 
 	struct hs_hooks *hooks;

@@ -232,6 +232,9 @@ hs_node_lane_stats(const struct hs_node *n, unsigned idx,
 	s->rx_bad = HS_COUNTER_READ(l->st.rx_bad);
 	s->rx_other_cluster = HS_COUNTER_READ(l->st.rx_other_cluster);
 	s->rx_self = HS_COUNTER_READ(l->st.rx_self);
+	s->rx_unauth = HS_COUNTER_READ(l->st.rx_unauth);
+	s->rx_replay = HS_COUNTER_READ(l->st.rx_replay);
+	s->tx_unsealed = HS_COUNTER_READ(l->st.tx_unsealed);
 	s->tx_frames = HS_COUNTER_READ(l->st.tx_frames);
 	s->tx_bytes = HS_COUNTER_READ(l->st.tx_bytes);
 	s->tx_dropped = HS_COUNTER_READ(l->st.tx_dropped);

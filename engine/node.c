@@ -201,14 +201,41 @@ hs_lane_hdr(struct hs_lane *l, struct hs_wire_hdr *h, uint8_t type)
 	h->cluster_id = n->p.cluster_id;
 	h->sender_id = n->p.id;
 	h->sender_gen = n->p.generation;
-	/* unique per sender: lanes interleave */
-	h->seq = ++l->seq * n->p.n_lanes + l->idx;
+	/* the lane in the low 8 bits, its own count above (PROTOCOL.md 4):
+	 * unique per sender, and growing per lane for replay windows */
+	h->seq = (++l->seq << 8) | l->idx;
+	if (n->p.auth != NULL) {
+		h->flags |= HS_WIRE_F_AUTH;
+		h->trailer_len = HS_AUTH_TRAILER;
+	}
 }
 
 void
 hs_node_hdr(struct hs_node *n, struct hs_wire_hdr *h, uint8_t type)
 {
 	hs_lane_hdr(&n->l0, h, type);
+}
+
+/*
+ * Seal a frame built in l->buf into dst.  A frame sent to several peers is
+ * sealed once for each, with a seq of its own: one (key, nonce) never seals
+ * two different frames, and each copy passes its receiver's replay window.
+ */
+static bool
+hs_lane_seal(struct hs_lane *l, uint8_t *dst, int len)
+{
+	uint64_t seq = hs_wire_rd64(l->buf + 32);
+
+	if (seq == l->seq_sealed) {		/* sent once already */
+		seq = (++l->seq << 8) | l->idx;
+		hs_wire_wr64(l->buf + 32, seq);
+	}
+	l->seq_sealed = seq;
+	if (hs_auth_seal(l->n->p.auth, l->buf, dst, (unsigned)len) != 0) {
+		HS_COUNTER_INC(l->st.tx_unsealed);
+		return false;
+	}
+	return true;
 }
 
 void
@@ -220,17 +247,27 @@ hs_lane_send(struct hs_lane *l, const struct hs_addr *to, int len)
 		return;
 	if (l->batching) {
 		uint16_t fb = l->n->p.frame_budget;
+		uint8_t *dst;
 
 		if (l->n_tx == l->n->p.tx_batch)
 			hs_lane_tx_flush(l);
-		memcpy(l->txbuf + (size_t)l->n_tx * fb, l->buf, (size_t)len);
-		l->txq[l->n_tx].data = l->txbuf + (size_t)l->n_tx * fb;
+		dst = l->txbuf + (size_t)l->n_tx * fb;
+		if (l->n->p.auth == NULL)
+			memcpy(dst, l->buf, (size_t)len);
+		else if (!hs_lane_seal(l, dst, len))
+			return;
+		l->txq[l->n_tx].data = dst;
 		l->txq[l->n_tx].len = (uint16_t)len;
 		l->txq[l->n_tx].peer = *to;
 		l->n_tx++;
 		return;
 	}
 	pkt.data = l->buf;
+	if (l->n->p.auth != NULL) {
+		if (!hs_lane_seal(l, l->sealbuf, len))
+			return;
+		pkt.data = l->sealbuf;
+	}
 	pkt.len = (uint16_t)len;
 	pkt.peer = *to;
 	if (hs_pktio_tx_burst(l->io, &pkt, 1) == 1) {
@@ -246,15 +283,22 @@ hs_lane_tx_init(struct hs_lane *l)
 {
 	unsigned b = l->n->p.tx_batch;
 
+	if (l->n->p.auth != NULL) {
+		l->sealbuf = malloc(l->n->p.frame_budget);
+		l->openbuf = malloc(l->io->frame_max);
+		if (l->sealbuf == NULL || l->openbuf == NULL)
+			goto nomem;
+	}
 	if (b < 2)
 		return 0;
 	l->txq = calloc(b, sizeof(*l->txq));
 	l->txbuf = malloc((size_t)b * l->n->p.frame_budget);
-	if (l->txq == NULL || l->txbuf == NULL) {
-		hs_lane_tx_free(l);
-		return -ENOMEM;
-	}
+	if (l->txq == NULL || l->txbuf == NULL)
+		goto nomem;
 	return 0;
+nomem:
+	hs_lane_tx_free(l);
+	return -ENOMEM;
 }
 
 void
@@ -282,8 +326,12 @@ hs_lane_tx_free(struct hs_lane *l)
 {
 	free(l->txq);
 	free(l->txbuf);
+	free(l->sealbuf);
+	free(l->openbuf);
 	l->txq = NULL;
 	l->txbuf = NULL;
+	l->sealbuf = NULL;
+	l->openbuf = NULL;
 	l->n_tx = 0;
 }
 
@@ -962,19 +1010,42 @@ hs_lane_answer_ack(struct hs_lane *l, const struct hs_wire_msg *m,
 	}
 }
 
-/* The header checks every lane makes, counted on the lane. */
+/* The checks every lane makes, counted on the lane: another cluster's
+ * frames go before any cryptography; with a keyring, a frame that opens
+ * replaces pkt->data (then the opened copy in l->openbuf, valid until the
+ * next frame). */
 bool
-hs_lane_accept(struct hs_lane *l, const struct hs_pkt *pkt,
-	       struct hs_wire_msg *m)
+hs_lane_accept(struct hs_lane *l, struct hs_pkt *pkt, struct hs_wire_msg *m)
 {
+	struct hs_auth *auth = l->n->p.auth;
+
 	HS_COUNTER_INC(l->st.rx_frames);
 	HS_COUNTER_ADD(l->st.rx_bytes, pkt->len);
+	if (pkt->len >= HS_WIRE_HDR_LEN &&
+	    hs_wire_rd32(pkt->data + 12) != l->n->p.cluster_id) {
+		HS_COUNTER_INC(l->st.rx_other_cluster);
+		return false;
+	}
+	if (auth != NULL && pkt->len >= HS_WIRE_HDR_LEN) {
+		enum hs_auth_verdict v = hs_auth_open(auth, pkt->data,
+						      l->openbuf, pkt->len);
+
+		if (v == HS_AUTH_REPLAY || v == HS_AUTH_OLD_GEN) {
+			HS_COUNTER_INC(l->st.rx_replay);
+			return false;
+		}
+		if (v != HS_AUTH_OK) {
+			HS_COUNTER_INC(l->st.rx_unauth);
+			return false;
+		}
+		pkt->data = l->openbuf;
+	}
 	if (hs_wire_decode(pkt->data, pkt->len, m) != 0) {
 		HS_COUNTER_INC(l->st.rx_bad);
 		return false;
 	}
-	if (m->hdr.cluster_id != l->n->p.cluster_id) {
-		HS_COUNTER_INC(l->st.rx_other_cluster);
+	if (auth == NULL && (m->hdr.flags & HS_WIRE_F_AUTH)) {
+		HS_COUNTER_INC(l->st.rx_unauth);
 		return false;
 	}
 	if (m->hdr.sender_id == l->n->p.id) {
@@ -1025,7 +1096,7 @@ hs_node_rx_msg(struct hs_node *n, const struct hs_wire_msg *m,
 }
 
 static void
-hs_node_rx(struct hs_node *n, const struct hs_pkt *pkt)
+hs_node_rx(struct hs_node *n, struct hs_pkt *pkt)
 {
 	struct hs_wire_msg m;
 
@@ -1585,6 +1656,9 @@ hs_node_stats(const struct hs_node *n, struct hs_node_stats *s)
 		s->rx_bad += ls.rx_bad;
 		s->rx_other_cluster += ls.rx_other_cluster;
 		s->rx_self += ls.rx_self;
+		s->rx_unauth += ls.rx_unauth;
+		s->rx_replay += ls.rx_replay;
+		s->tx_unsealed += ls.tx_unsealed;
 		s->tx_frames += ls.tx_frames;
 		s->tx_bytes += ls.tx_bytes;
 		s->tx_dropped += ls.tx_dropped;

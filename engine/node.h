@@ -87,6 +87,11 @@ struct hs_node_params {
 	 * round's peers in other racks and the rest in ours. */
 	const char *rack;
 	uint32_t cluster_id;		/* frames of other clusters dropped */
+	/* Keyring and replay windows (engine/auth.h), not owned: with one,
+	 * every frame is sealed and every frame received must open (with
+	 * any installed key, once); NULL: plaintext, and frames with AUTH
+	 * set are dropped (they cannot be verified). */
+	struct hs_auth *auth;
 	const struct hs_addr *seeds;	/* where to find the cluster */
 	unsigned n_seeds;
 	uint64_t interval_ns;		/* round period; default 10 ms */
@@ -163,6 +168,12 @@ struct hs_node_stats {
 	uint64_t rx_bad;		/* failed to decode (every class) */
 	uint64_t rx_other_cluster;
 	uint64_t rx_self;		/* our own frames coming back */
+	uint64_t rx_unauth;		/* not sealed by a key we hold: no or
+					 * bad tag, unknown key, or AUTH set on
+					 * a node without keys */
+	uint64_t rx_replay;		/* authentic, but seen before or of an
+					 * older generation of its sender */
+	uint64_t tx_unsealed;		/* not sent: no primary key */
 	uint64_t rx_unexpected;		/* valid but not for a node: probes */
 	uint64_t syn_sent;
 	uint64_t ack_sent;
@@ -207,6 +218,9 @@ struct hs_lane_stats {
 	uint64_t rx_bad;		/* failed to decode (every class) */
 	uint64_t rx_other_cluster;
 	uint64_t rx_self;		/* our own frames coming back */
+	uint64_t rx_unauth;
+	uint64_t rx_replay;
+	uint64_t tx_unsealed;
 	uint64_t tx_frames;
 	uint64_t tx_bytes;
 	uint64_t tx_dropped;		/* the driver did not take it */

@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include "engine/aggregate.h"
+#include "engine/auth.h"
 #include "engine/events.h"
 #include "engine/fd.h"
 #include "engine/idmap.h"
@@ -87,6 +88,7 @@ struct hs_lane {
 	struct hs_table_ctx *c;
 	uint8_t *buf;				/* frame_budget bytes */
 	uint64_t seq;				/* frames sent on this lane */
+	uint64_t seq_sealed;			/* the last seq sealed */
 	struct hs_bdig *all;			/* every digest, by bucket */
 	unsigned n_all;
 	unsigned cap_all;
@@ -107,6 +109,10 @@ struct hs_lane {
 	 * copied here and go out in one tx_burst at its end (or when full) */
 	struct hs_pkt *txq;
 	uint8_t *txbuf;				/* tx_batch x frame_budget */
+	uint8_t *sealbuf;			/* auth: a sealed frame sent
+						 * alone (frame_budget) */
+	uint8_t *openbuf;			/* auth: the frame received,
+						 * opened (io->frame_max) */
 	unsigned n_tx;
 	bool batching;				/* inside a poll */
 	struct hs_lane_stats st;		/* relaxed: read by others */
@@ -253,7 +259,7 @@ int hs_node_record(struct hs_node *n, uint64_t id, struct hs_wire_node *r);
 void hs_node_merge(struct hs_node *n, const struct hs_wire_msg *m,
 		   const struct hs_addr *from, bool deltas_merged);
 /* On lane l: a decoded frame's header checks (counted); true: handle it. */
-bool hs_lane_accept(struct hs_lane *l, const struct hs_pkt *pkt,
+bool hs_lane_accept(struct hs_lane *l, struct hs_pkt *pkt,
 		    struct hs_wire_msg *m);
 void hs_lane_hdr(struct hs_lane *l, struct hs_wire_hdr *h, uint8_t type);
 void hs_lane_send(struct hs_lane *l, const struct hs_addr *to, int len);

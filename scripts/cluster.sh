@@ -273,6 +273,7 @@ write_conf() {	# I
 		printf 'workers = {\n  count = %d;\n  poll = "adaptive";\n};\n' "$HS_WORKERS"
 		printf 'api = {\n  socket = %s;\n};\n' "$(conf_str "$(node_file "$i" sock)")"
 		printf 'log = {\n  level = "info";\n};\n'
+		printf 'security = {\n  keys = [ "%s" ];\n};\n' "$(cat "$(state_dir)/cluster.key")"
 		write_hooks ${HS_HOOKS[@]+"${HS_HOOKS[@]}"}
 	} >"$(node_file "$i" conf)"
 }
@@ -573,6 +574,8 @@ cmd_start() {
 	trap 'exit 143' TERM HUP
 	mkdir -p "$(state_dir)"
 	chmod 0750 "$(state_dir)"
+	# one key for the cluster, made here; every frame is sealed with it
+	(umask 077 && "$HS_CLI" keygen >"$(state_dir)/cluster.key")
 	write_env
 	for ((i = 1; i <= n; i++)); do
 		write_conf "$i"

@@ -29,6 +29,7 @@ PACKAGES=(
 	libdpdk-dev          # DPDK 22.11: kernel-bypass driver (optional part)
 	libjansson-dev       # JSON: control API and CLI
 	libmicrohttpd-dev    # the control API's HTTP server
+	libsodium-dev        # XChaCha20-Poly1305: frames sealed with a keyring
 	liburcu-dev          # QSBR RCU, cds_lfht lock-free hash table
 	libxxhash-dev        # XXH3 hash
 	meson                # build system (Debian 12 ships 1.0.1)

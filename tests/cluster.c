@@ -16,6 +16,7 @@
 
 uint64_t vnow;
 unsigned n_racks;
+const uint8_t *cluster_key;
 
 uint64_t
 cluster_clock(void *arg)
@@ -55,6 +56,16 @@ cluster_node_new(struct cluster *cl, unsigned i)
 	if (p.table.max_members == 0)
 		p.table.max_members = 1024;
 	p.sampler = cl->view != NULL ? &cl->sampler : NULL;
+	if (cl->auth != NULL) {
+		/* a restart is a new process: a new keyring, new windows */
+		hs_auth_destroy(cl->auth[i]);
+		struct hs_auth_params ap = { .crdp = cl->crdp };
+
+		assert_int_equal(hs_auth_create(&ap, &cl->auth[i]), 0);
+		assert_int_equal(hs_auth_key_install(cl->auth[i], cluster_key,
+						     NULL), 0);
+		p.auth = cl->auth[i];
+	}
 	assert_int_equal(hs_node_create(&p, &cl->node[i]), 0);
 }
 
@@ -82,6 +93,8 @@ cluster_start_params(struct cluster *cl, unsigned n, double loss,
 	cl->gen = calloc(n, sizeof(*cl->gen));
 	cl->frozen = calloc(n, sizeof(*cl->frozen));
 	assert_true(cl->io && cl->node && cl->addr && cl->gen && cl->frozen);
+	if (cluster_key != NULL)
+		assert_non_null(cl->auth = calloc(n, sizeof(*cl->auth)));
 	if (shared) {
 		/* every node samples from one list of everybody */
 		assert_int_equal(hs_peers_static_create(n, &cl->view), 0);
@@ -127,6 +140,9 @@ cluster_stop(struct cluster *cl)
 	urcu_qsbr_barrier();
 	urcu_qsbr_thread_online();
 	urcu_qsbr_call_rcu_data_free(cl->crdp);
+	for (i = 0; cl->auth != NULL && i < cl->n; i++)
+		hs_auth_destroy(cl->auth[i]);
+	free(cl->auth);
 	hs_memnet_destroy(cl->net);
 	hs_peers_static_destroy(cl->view);
 	free(cl->io);

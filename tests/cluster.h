@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include "drivers/mem.h"
+#include "engine/auth.h"
 #include "engine/node.h"
 
 #define TICK_NS		1000000ull	/* the loop's step: 1 ms */
@@ -19,6 +20,9 @@
 
 extern uint64_t vnow;		/* the virtual clock, ns */
 extern unsigned n_racks;	/* > 0: node i is in rack "rack-(i % n_racks)" */
+/* non-NULL at cluster_start*: every node seals with this key (a keyring
+ * of its own, cl->auth[i], that a test may change) */
+extern const uint8_t *cluster_key;
 
 struct cluster {
 	unsigned n;
@@ -31,6 +35,7 @@ struct cluster {
 	uint64_t *gen;			/* each node's current generation */
 	bool *frozen;			/* not polled (a stall), still on */
 	struct hs_peers_static *view;	/* shared sampling, or NULL */
+	struct hs_auth **auth;		/* with cluster_key: each node's */
 	struct hs_peer_sampler sampler;
 	struct hs_node_params over;	/* copied into every node's params
 					 * (membership knobs, table limits) */

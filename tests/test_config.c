@@ -168,7 +168,32 @@ test_defaults(void **state)
 	assert_string_equal(c->api.tcp, "");
 	assert_string_equal(c->log.level, "notice");
 	assert_int_equal(c->n_hooks, 0);
+	assert_int_equal(c->security.n_keys, 0);
+	assert_false(c->security.plaintext);
+	/* no keys, and plaintext not asked for: refused until one is set */
+	assert_int_equal(hs_conf_check(c, &f->e), -EINVAL);
+	assert_string_equal(f->e.key, "security.keys");
+	assert_non_null(strstr(f->e.msg, "security.keys: no keys: every frame "
+			       "is sealed with a cluster key (make one with "
+			       "'hearsay keygen'); to gossip in clear instead, "
+			       "set security.plaintext = true"));
+	assert_int_equal(hs_conf_set(&f->c, "security.plaintext=true", &f->e), 0);
 	assert_int_equal(hs_conf_check(c, &f->e), 0);
+	/* not both */
+	assert_int_equal(hs_conf_set(&f->c, "security.keys=ICEiIyQlJicoKSorLC0uLzAxMjM0NTY3ODk6Ozw9Pj8=",
+				     &f->e), 0);
+	assert_int_equal(hs_conf_check(c, &f->e), -EINVAL);
+	assert_error(&f->e, "command line", 0, "security.plaintext",
+		     "true, but security.keys has 1: either keys or plaintext");
+	assert_int_equal(hs_conf_set(&f->c, "security.plaintext=false", &f->e), 0);
+	assert_int_equal(hs_conf_check(c, &f->e), 0);
+	/* a key that is not one, never echoed back */
+	assert_int_equal(hs_conf_set(&f->c, "security.keys=secret-but-short",
+				     &f->e), -EINVAL);
+	assert_error(&f->e, "command line", 0, "security.keys", "key 1: not "
+		     "64 hex digits or 44 characters of base64 (32 bytes; "
+		     "'hearsay keygen' makes one)");
+	assert_null(strstr(f->e.msg, "secret"));
 }
 
 /* The example states defaults: it loads cleanly and changes nothing. */
@@ -179,7 +204,9 @@ test_example_is_defaults(void **state)
 	char diff[512];
 
 	assert_int_equal(hs_conf_load(&f->c, EXAMPLE, &f->e), 0);
-	assert_int_equal(hs_conf_check(&f->c, &f->e), 0);
+	/* as the defaults, it asks for keys or plaintext */
+	assert_int_equal(hs_conf_check(&f->c, &f->e), -EINVAL);
+	assert_string_equal(f->e.key, "security.keys");
 	if (hs_conf_diff(&f->c, &f->ref, false, diff, sizeof(diff)) != 0)
 		fail_msg("the example differs from the defaults in: %s", diff);
 	/* byte for byte too (hearsayd's reload compares sections so) */
@@ -206,6 +233,10 @@ test_every_key(void **state)
 			    4);
 	assert_int_equal(c->network.port, 8000);
 	assert_string_equal(c->network.interface, "veth0");
+	assert_int_equal(c->security.n_keys, 2);
+	assert_string_equal(c->security.keys[1],
+			    "ICEiIyQlJicoKSorLC0uLzAxMjM0NTY3ODk6Ozw9Pj8=");
+	assert_false(c->security.plaintext);
 	assert_int_equal(c->network.source_ports, 4);
 	assert_int_equal(c->network.frame_bytes, 8972);
 	assert_false(c->network.udp_checksum);
@@ -274,7 +305,7 @@ test_unknown_section(void **state)
 {
 	load_fails(*state, "unknown_section.conf", 3, "gosip",
 		   "unknown section (known: node, network, dpdk, gossip, "
-		   "failure, limits, workers, api, log, hooks)");
+		   "failure, limits, workers, api, log, security, hooks)");
 }
 
 static void
@@ -442,6 +473,7 @@ test_overrides(void **state)
 	struct hs_conf *c = &f->c;
 	struct hs_conf_error *e = &f->e;
 
+	assert_int_equal(hs_conf_set(c, "security.plaintext=true", e), 0);
 	assert_int_equal(hs_conf_set(c, "gossip.fanout=5", e), 0);
 	assert_int_equal(c->gossip.fanout, 5);
 	assert_int_equal(hs_conf_set(c, "  gossip.fanout = 6 ", e), 0);
@@ -514,7 +546,7 @@ test_overrides_refused(void **state)
 		  "push_now_per_s, syn)");
 	set_fails(f, "gosip.fanout=3", "gosip.fanout",
 		  "unknown section (known: node, network, dpdk, gossip, "
-		  "failure, limits, workers, api, log)");
+		  "failure, limits, workers, api, log, security)");
 	set_fails(f, "fanout", "", "expected section.key=value, not 'fanout'");
 	set_fails(f, "fanout=3", "fanout",
 		  "expected section.key=value, not 'fanout=3'");
@@ -554,6 +586,7 @@ test_check_after_overrides(void **state)
 	struct hs_conf *c = &f->c;
 	char path[512];
 
+	assert_int_equal(hs_conf_set(c, "security.plaintext=true", &f->e), 0);
 	assert_int_equal(hs_conf_set(c, "network.driver=afpacket", &f->e), 0);
 	assert_int_equal(hs_conf_check(c, &f->e), -EINVAL);
 	assert_error(&f->e, "command line", 0, "network.interface",

@@ -229,6 +229,134 @@ test_partition_heal(void **state)
 	partition_heal(HS_SYN_AUTO);
 }
 
+/* Frames refused by nodes [a, b): not sealed by a key they hold, and
+ * authentic but replayed. */
+static void
+sum_refused(struct cluster *cl, unsigned a, unsigned b, uint64_t *unauth,
+	    uint64_t *replay)
+{
+	struct hs_node_stats st;
+	unsigned i;
+
+	*unauth = *replay = 0;
+	for (i = a; i < b; i++) {
+		hs_node_stats(cl->node[i], &st);
+		*unauth += st.rx_unauth;
+		*replay += st.rx_replay;
+	}
+}
+
+/* Sealed with one cluster key, a cluster converges as in clear (keys and
+ * members) and refuses nothing.  A node whose only key is another is shut
+ * out both ways: its key reaches no one, it learns no one's, and the
+ * others count its frames as unauthenticated. */
+static void
+test_sealed_cluster(void **state)
+{
+	enum { N = 30, X = N - 1 };
+	uint8_t key[HS_AUTH_KEY_BYTES], other[HS_AUTH_KEY_BYTES];
+	struct hs_node_stats st;
+	struct cluster cl;
+	uint64_t unauth, replay;
+	uint32_t id;
+	unsigned i;
+
+	(void)state;
+	hs_auth_key_generate(key);
+	hs_auth_key_generate(other);
+	cluster_key = key;
+	cluster_start(&cl, N, 0.0, test_seed + 11);
+	cluster_key = NULL;
+	assert_int_equal(hs_auth_key_install(cl.auth[X], other, &id), 0);
+	assert_int_equal(hs_auth_key_use(cl.auth[X], id), 0);
+	assert_int_equal(hs_auth_key_remove(cl.auth[X], hs_auth_key_id(key)),
+			 0);
+	for (i = 0; i < N; i++)
+		put_own_key(&cl, i, "k");
+	run_until(&cl, 0, X, 0, X, "k", 60);
+	cluster_rounds(&cl, 20);
+	for (i = 0; i < X; i++) {
+		assert_false(has_key(&cl, i, X, "k"));
+		assert_false(has_key(&cl, X, i, "k"));
+		hs_node_stats(cl.node[i], &st);
+		assert_int_equal(st.members, X - 1);
+		assert_int_equal(st.tx_unsealed, 0);
+	}
+	sum_refused(&cl, 0, X, &unauth, &replay);
+	printf("# sealed cluster of %u converged; the node with another key: "
+	       "%" PRIu64 " of its frames refused\n", X, unauth);
+	assert_true(unauth > 0);
+	assert_int_equal(replay, 0);
+	cluster_stop(&cl);
+}
+
+/*
+ * Key rotation on a live cluster, each step one node at a time, a round
+ * apart, every node writing as its turn comes: install the new key
+ * everywhere, make it primary everywhere, remove the old one everywhere.
+ * No frame is refused at any step and every write reaches every node.
+ * Then a node that restarts with the old key alone is shut out.
+ */
+static void
+test_key_rotation(void **state)
+{
+	enum { N = 20 };
+	static const char *const tags[] = { "install", "use", "remove" };
+	uint8_t a[HS_AUTH_KEY_BYTES], b[HS_AUTH_KEY_BYTES];
+	uint32_t ida, idb;
+	struct cluster cl;
+	uint64_t unauth, replay, before;
+	unsigned i, step, rounds;
+
+	(void)state;
+	hs_auth_key_generate(a);
+	hs_auth_key_generate(b);
+	ida = hs_auth_key_id(a);
+	idb = hs_auth_key_id(b);
+	cluster_key = a;
+	cluster_start(&cl, N, 0.0, test_seed + 12);
+	for (i = 0; i < N; i++)
+		put_own_key(&cl, i, "before");
+	run_until(&cl, 0, N, 0, N, "before", 60);
+	for (step = 0; step < 3; step++) {
+		for (i = 0; i < N; i++) {
+			if (step == 0)
+				assert_int_equal(hs_auth_key_install(
+					cl.auth[i], b, NULL), 0);
+			else if (step == 1)
+				assert_int_equal(hs_auth_key_use(cl.auth[i],
+								 idb), 0);
+			else
+				assert_int_equal(hs_auth_key_remove(
+					cl.auth[i], ida), 0);
+			put_own_key(&cl, i, tags[step]);
+			cluster_rounds(&cl, 1);
+		}
+	}
+	rounds = run_until(&cl, 0, N, 0, N, "remove", 60);
+	assert_true(holds(&cl, 0, N, 0, N, "install"));
+	assert_true(holds(&cl, 0, N, 0, N, "use"));
+	sum_refused(&cl, 0, N, &unauth, &replay);
+	printf("# key rotated over %u nodes (3 x %u rounds), the last writes "
+	       "everywhere %u rounds later; frames refused: %" PRIu64 "\n",
+	       N, N, rounds, unauth + replay);
+	assert_int_equal(unauth, 0);
+	assert_int_equal(replay, 0);
+
+	/* node N-1 comes back with the old key alone */
+	before = unauth;
+	cluster_crash(&cl, N - 1);
+	cluster_restart(&cl, N - 1);	/* cluster_key is still a */
+	cluster_key = NULL;
+	put_own_key(&cl, N - 1, "late");
+	cluster_rounds(&cl, 20);
+	for (i = 0; i < N - 1; i++)
+		assert_false(has_key(&cl, i, N - 1, "late"));
+	sum_refused(&cl, 0, N - 1, &unauth, &replay);
+	assert_true(unauth > before);
+	cluster_stop(&cl);
+}
+
 /* Every node holds every node's hs.addr key (the engine's own). */
 static bool
 addr_everywhere(struct cluster *cl)
@@ -703,6 +831,8 @@ main(void)
 		cmocka_unit_test(test_converge_30),
 		cmocka_unit_test(test_converge_racks),
 		cmocka_unit_test(test_partition_heal),
+		cmocka_unit_test(test_sealed_cluster),
+		cmocka_unit_test(test_key_rotation),
 		cmocka_unit_test(test_broadcast_and_rumors_age_out),
 		cmocka_unit_test(test_shared_view_broadcast),
 		cmocka_unit_test(test_push_now_small_values_only),
