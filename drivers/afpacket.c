@@ -487,6 +487,7 @@ hs_afp_tx_burst(struct hs_pktio *io, const struct hs_pkt *pkts, unsigned n)
 	struct hs_afpacket *a = hs_afp_of(io);
 	uint64_t now = hs_clock_monotonic(NULL);
 	unsigned i, taken = 0;
+	bool full = false;
 
 	for (i = 0; i < n; i++) {
 		const struct hs_pkt *p = &pkts[i];
@@ -517,6 +518,7 @@ hs_afp_tx_burst(struct hs_pktio *io, const struct hs_pkt *pkts, unsigned n)
 		h = hs_afp_tx_slot(a);
 		if (h == NULL) {
 			io->stats.tx_drops++;
+			full = true;
 			continue;
 		}
 		rc = hs_l2_build_udp(hs_afp_tx_data(h),
@@ -533,7 +535,11 @@ hs_afp_tx_burst(struct hs_pktio *io, const struct hs_pkt *pkts, unsigned n)
 		io->stats.tx_bytes += p->len;
 		taken++;
 	}
-	if (a->tx_queued != 0)
+	/* A full ring is kicked too: the frames a kick could not send (the
+	 * link was down) wait for one, and with every slot waiting nothing
+	 * new is queued to bring it (a node partitioned for a few seconds
+	 * stayed mute after the heal, its ring full of them). */
+	if (a->tx_queued != 0 || full)
 		hs_afp_tx_kick(a);
 	return (int)taken;
 }
