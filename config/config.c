@@ -114,6 +114,7 @@ enum conf_key_id {
 	KEY_LIMITS_MAX_VALUE_BYTES,
 	KEY_LIMITS_TOMBSTONE_TTL_S,
 	KEY_LIMITS_EVENT_RETENTION,
+	KEY_LIMITS_PEER_FRAMES_PER_S,
 	KEY_WORKERS_COUNT,
 	KEY_WORKERS_CPUS,
 	KEY_WORKERS_POLL,
@@ -239,6 +240,9 @@ static const struct conf_key keys[KEY_COUNT] = {
 	[KEY_LIMITS_EVENT_RETENTION] = { "limits", "event_retention",
 		KIND_UINT, FIELD(limits.event_retention), .min = 1,
 		.max = 1024 },
+	[KEY_LIMITS_PEER_FRAMES_PER_S] = { "limits", "peer_frames_per_s",
+		KIND_UINT, FIELD(limits.peer_frames_per_s), .min = 0,
+		.max = 10000000 },
 	[KEY_WORKERS_COUNT] = { "workers", "count", KIND_UINT,
 		FIELD(workers.count), .min = 1, .max = HS_CONF_CPUS_MAX },
 	[KEY_WORKERS_CPUS] = { "workers", "cpus", KIND_CPUS,
@@ -1621,6 +1625,7 @@ hs_conf_default(struct hs_conf *c)
 	c->failure.phi_threshold = 8.0;
 	c->failure.forget_s = 3600;
 	c->limits.max_members = 4096;
+	c->limits.peer_frames_per_s = 20000;
 	c->limits.max_keys_per_node = 1024;
 	c->limits.max_key_bytes = 128;
 	c->limits.max_value_bytes = 1024;

@@ -116,6 +116,8 @@ struct hs_conf {
 		uint32_t max_value_bytes;	/* default 1024, max 8192 */
 		uint32_t tombstone_ttl_s;	/* default 60 */
 		uint32_t event_retention;	/* default 64 */
+		uint32_t peer_frames_per_s;	/* per sender and worker;
+						 * default 20000, 0: none */
 	} limits;
 	struct {
 		uint32_t count;			/* queues and workers; 1 */

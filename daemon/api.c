@@ -893,6 +893,7 @@ stats_json(struct hsd *d)
 		NS(rounds); NS(rx_frames); NS(rx_bytes); NS(tx_frames);
 		NS(tx_bytes); NS(tx_dropped); NS(rx_bad); NS(rx_other_cluster);
 		NS(rx_self); NS(rx_unauth); NS(rx_replay); NS(tx_unsealed);
+		NS(rx_rate_limited);
 		NS(rx_unexpected); NS(syn_sent); NS(ack_sent);
 		NS(ack2_sent); NS(ack_empty); NS(syn_replies);
 		NS(push_sent);
@@ -1063,6 +1064,7 @@ get_metrics(struct hsd *d, struct MHD_Connection *c)
 		{ "rx_unauth_total", "counter", "Frames dropped: not sealed by a key this node holds.", "node", "rx_unauth" },
 		{ "rx_replay_total", "counter", "Authentic frames dropped: replayed, or of an older generation of their sender.", "node", "rx_replay" },
 		{ "tx_unsealed_total", "counter", "Frames not sent: no primary key.", "node", "tx_unsealed" },
+		{ "rx_rate_limited_total", "counter", "Frames dropped: their sender over limits.peer_frames_per_s.", "node", "rx_rate_limited" },
 		{ "table_owners", "gauge", "Owners (nodes) in the state table.", "table", "owners" },
 		{ "table_keys", "gauge", "Keys and tombstones in the state table.", "table", "keys" },
 		{ "table_merged_total", "counter", "Entries installed from deltas.", "table", "merged" },

@@ -203,6 +203,7 @@ node_up(void *arg)
 	p.forget_ns = (uint64_t)c->failure.forget_s * 1000000000ull;
 	p.n_lanes = d->n_workers;
 	p.event_retention = c->limits.event_retention;
+	p.peer_frames_per_s = c->limits.peer_frames_per_s;
 	p.table.max_members = c->limits.max_members;
 	p.table.max_keys_per_node = c->limits.max_keys_per_node;
 	p.table.max_key_bytes = (uint16_t)c->limits.max_key_bytes;

@@ -115,6 +115,8 @@ hs_lane_poll(struct hs_lane *l)
 	HS_COUNTER_INC(l->st.polls);
 	l->batching = l->txq != NULL;
 	got = hs_pktio_rx_burst(l->io, pkts, HS_NODE_RX_BURST);
+	if (got > 0 && l->rate != NULL)	/* one read a burst, for rates */
+		l->now = l->n->p.clock(l->n->p.clock_arg);
 	for (i = 0; i < got; i++) {
 		struct hs_wire_msg m;
 
@@ -235,6 +237,7 @@ hs_node_lane_stats(const struct hs_node *n, unsigned idx,
 	s->rx_unauth = HS_COUNTER_READ(l->st.rx_unauth);
 	s->rx_replay = HS_COUNTER_READ(l->st.rx_replay);
 	s->tx_unsealed = HS_COUNTER_READ(l->st.tx_unsealed);
+	s->rx_rate_limited = HS_COUNTER_READ(l->st.rx_rate_limited);
 	s->tx_frames = HS_COUNTER_READ(l->st.tx_frames);
 	s->tx_bytes = HS_COUNTER_READ(l->st.tx_bytes);
 	s->tx_dropped = HS_COUNTER_READ(l->st.tx_dropped);

@@ -283,6 +283,17 @@ hs_lane_tx_init(struct hs_lane *l)
 {
 	unsigned b = l->n->p.tx_batch;
 
+	if (l->n->p.peer_frames_per_s != 0) {
+		const struct hs_node_params *p = &l->n->p;
+
+		l->rate = calloc(HS_NODE_RATE_SLOTS, sizeof(*l->rate));
+		if (l->rate == NULL)
+			goto nomem;
+		l->rate_t_ns = 1000000000ull / p->peer_frames_per_s;
+		if (l->rate_t_ns == 0)
+			l->rate_t_ns = 1;
+		l->rate_tau_ns = l->rate_t_ns * p->peer_burst;
+	}
 	if (l->n->p.auth != NULL) {
 		l->sealbuf = malloc(l->n->p.frame_budget);
 		l->openbuf = malloc(l->io->frame_max);
@@ -328,6 +339,8 @@ hs_lane_tx_free(struct hs_lane *l)
 	free(l->txbuf);
 	free(l->sealbuf);
 	free(l->openbuf);
+	free(l->rate);
+	l->rate = NULL;
 	l->txq = NULL;
 	l->txbuf = NULL;
 	l->sealbuf = NULL;
@@ -1010,6 +1023,39 @@ hs_lane_answer_ack(struct hs_lane *l, const struct hs_wire_msg *m,
 	}
 }
 
+/*
+ * May one more frame of sender be taken now?  GCRA: a sender's next
+ * allowed time (tat) moves one share (rate_t_ns) per frame taken, and a
+ * frame is refused when tat is more than a burst (rate_tau_ns) ahead.  Two
+ * slots per sender hash; a sender in neither takes the one with the older
+ * tat, starting afresh (a flood of invented senders costs each a burst,
+ * and the table its fixed size).
+ */
+static bool
+hs_lane_rate_ok(struct hs_lane *l, uint64_t sender)
+{
+	uint64_t h = sender, now = l->now;
+	struct hs_rate_slot *s;
+	uint32_t i;
+
+	i = (uint32_t)hs_splitmix64(&h) & (HS_NODE_RATE_SLOTS - 2);
+	s = &l->rate[i];
+	if (s->sender != sender) {
+		if (s[1].sender == sender)
+			s = &s[1];
+		else {
+			if (s[1].tat < s->tat)
+				s = &s[1];
+			s->sender = sender;
+			s->tat = now;
+		}
+	}
+	if (s->tat > now + l->rate_tau_ns)
+		return false;
+	s->tat = (s->tat > now ? s->tat : now) + l->rate_t_ns;
+	return true;
+}
+
 /* The checks every lane makes, counted on the lane: another cluster's
  * frames go before any cryptography; with a keyring, a frame that opens
  * replaces pkt->data (then the opened copy in l->openbuf, valid until the
@@ -1039,6 +1085,11 @@ hs_lane_accept(struct hs_lane *l, struct hs_pkt *pkt, struct hs_wire_msg *m)
 			return false;
 		}
 		pkt->data = l->openbuf;
+	}
+	if (l->rate != NULL && pkt->len >= HS_WIRE_HDR_LEN &&
+	    !hs_lane_rate_ok(l, hs_wire_rd64(pkt->data + 16))) {
+		HS_COUNTER_INC(l->st.rx_rate_limited);
+		return false;
 	}
 	if (hs_wire_decode(pkt->data, pkt->len, m) != 0) {
 		HS_COUNTER_INC(l->st.rx_bad);
@@ -1365,6 +1416,7 @@ hs_node_poll(struct hs_node *n)
 	 * membership's timers are milliseconds (and a read costs 20-60 ns,
 	 * a third of a known frame's handling in a VM) */
 	n->rx_now = now;
+	n->l0.now = now;
 	n->l0.batching = n->l0.txq != NULL;
 	hs_mb_stall_check(n, now);
 	HS_COUNTER_INC(n->l0.st.polls);
@@ -1418,6 +1470,9 @@ hs_node_params_default(struct hs_node_params *p)
 		p->clock = hs_clock_monotonic;
 	if (p->push_now_per_s == 0)
 		p->push_now_per_s = 500;
+	if (p->peer_frames_per_s != 0 && p->peer_burst == 0)
+		p->peer_burst = p->peer_frames_per_s / 10 > 64 ?
+				p->peer_frames_per_s / 10 : 64;
 	if (p->push_now_max_value == 0)
 		p->push_now_max_value = 256;
 	if (p->probe_timeout_ns == 0)
@@ -1659,6 +1714,7 @@ hs_node_stats(const struct hs_node *n, struct hs_node_stats *s)
 		s->rx_unauth += ls.rx_unauth;
 		s->rx_replay += ls.rx_replay;
 		s->tx_unsealed += ls.tx_unsealed;
+		s->rx_rate_limited += ls.rx_rate_limited;
 		s->tx_frames += ls.tx_frames;
 		s->tx_bytes += ls.tx_bytes;
 		s->tx_dropped += ls.tx_dropped;

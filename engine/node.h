@@ -105,6 +105,14 @@ struct hs_node_params {
 	bool push_now_off;		/* default: push fresh updates at once
 					 * too, not only with the next round */
 	unsigned push_now_per_s;	/* bound on those pushes; default 500 */
+	/* Frames taken from one sender (after authentication), per lane:
+	 * GCRA at this rate with bursts of peer_burst frames; the rest is
+	 * dropped and counted (rx_rate_limited).  0: no bound (the engine's
+	 * default; hearsayd sets one).  Sender state lives in a table of
+	 * HS_NODE_RATE_SLOTS per lane: flat memory whatever senders claim. */
+	uint32_t peer_frames_per_s;
+	uint32_t peer_burst;		/* default peer_frames_per_s / 10,
+					 * at least 64 */
 	uint16_t push_now_max_value;	/* only values up to this many bytes
 					 * go at once; default 256 (larger
 					 * ones wait for the round) */
@@ -174,6 +182,7 @@ struct hs_node_stats {
 	uint64_t rx_replay;		/* authentic, but seen before or of an
 					 * older generation of its sender */
 	uint64_t tx_unsealed;		/* not sent: no primary key */
+	uint64_t rx_rate_limited;	/* over peer_frames_per_s */
 	uint64_t rx_unexpected;		/* valid but not for a node: probes */
 	uint64_t syn_sent;
 	uint64_t ack_sent;
@@ -221,6 +230,7 @@ struct hs_lane_stats {
 	uint64_t rx_unauth;
 	uint64_t rx_replay;
 	uint64_t tx_unsealed;
+	uint64_t rx_rate_limited;
 	uint64_t tx_frames;
 	uint64_t tx_bytes;
 	uint64_t tx_dropped;		/* the driver did not take it */
@@ -236,6 +246,7 @@ struct hs_lane_stats {
 };
 
 #define HS_NODE_LANES_MAX	64
+#define HS_NODE_RATE_SLOTS	4096	/* senders tracked per lane (2-way) */
 #define HS_NODE_TX_BATCH_MAX	256
 
 /* Defaults for fields left zero. */

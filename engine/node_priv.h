@@ -113,9 +113,19 @@ struct hs_lane {
 						 * alone (frame_budget) */
 	uint8_t *openbuf;			/* auth: the frame received,
 						 * opened (io->frame_max) */
+	struct hs_rate_slot *rate;		/* peer_frames_per_s: senders'
+						 * next allowed times (GCRA) */
+	uint64_t rate_t_ns;			/* one frame's share of time */
+	uint64_t rate_tau_ns;			/* the burst's */
+	uint64_t now;				/* this poll's clock, for rates */
 	unsigned n_tx;
 	bool batching;				/* inside a poll */
 	struct hs_lane_stats st;		/* relaxed: read by others */
+};
+
+struct hs_rate_slot {
+	uint64_t sender;
+	uint64_t tat;				/* theoretical arrival time */
 };
 
 /* ---- membership (member.c) ---- */

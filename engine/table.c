@@ -1879,6 +1879,12 @@ hs_table_stats(struct hs_table *t, struct hs_table_stats *s)
 			sum[k] += HS_COUNTER_READ(n[k]);
 	}
 	s->owners = __atomic_load_n(&t->n_owners, __ATOMIC_RELAXED);
+	{
+		struct hs_pool_stats ps;
+
+		hs_pool_stats(t->pool, &ps);
+		s->pool_bytes = ps.slab_bytes;
+	}
 	s->keys = 0;
 	cds_lfht_for_each(t->owners, &it, hn) {
 		struct hs_ogen *og;

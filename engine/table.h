@@ -94,6 +94,9 @@ struct hs_table_stats {
 	uint64_t log_fallbacks;		/* delta builds that scanned keys */
 	uint64_t index_grows;		/* key indexes grown or compacted */
 	uint64_t changes_lost;		/* change ring overwrites (rumors) */
+	uint64_t pool_bytes;		/* slabs carved for entries: grows to
+					 * the peak of live entries, never
+					 * past what the limits allow */
 };
 
 /* A read view of one entry (immutable while the caller stays online). */

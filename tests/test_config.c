@@ -156,6 +156,7 @@ test_defaults(void **state)
 	assert_int_equal(c->limits.max_value_bytes, 1024);
 	assert_int_equal(c->limits.tombstone_ttl_s, 60);
 	assert_int_equal(c->limits.event_retention, 64);
+	assert_int_equal(c->limits.peer_frames_per_s, 20000);
 	assert_int_equal(c->workers.count, 1);
 	assert_int_equal(c->workers.n_cpus, 0);
 	assert_string_equal(c->workers.poll, "adaptive");
@@ -267,6 +268,7 @@ test_every_key(void **state)
 	assert_int_equal(c->limits.max_value_bytes, 8192);
 	assert_int_equal(c->limits.tombstone_ttl_s, 30);
 	assert_int_equal(c->limits.event_retention, 16);
+	assert_int_equal(c->limits.peer_frames_per_s, 5000);
 	assert_int_equal(c->workers.count, 2);
 	assert_int_equal(c->workers.n_cpus, 2);
 	assert_int_equal(c->workers.cpus[0], 2);
@@ -598,14 +600,14 @@ test_check_after_overrides(void **state)
 	assert_int_equal(hs_conf_check(c, &f->e), -EINVAL);
 	assert_string_equal(f->e.key, "dpdk.device");
 
-	/* good.conf pins 2 workers on line 46; one worker is too few */
+	/* good.conf pins 2 workers on line 47; one worker is too few */
 	hs_conf_free(c);
 	hs_conf_default(c);
 	path_of(path, sizeof(path), "good.conf");
 	assert_int_equal(hs_conf_load(c, path, &f->e), 0);
 	assert_int_equal(hs_conf_set(c, "workers.count=1", &f->e), 0);
 	assert_int_equal(hs_conf_check(c, &f->e), -EINVAL);
-	assert_error(&f->e, path, 46, "workers.cpus",
+	assert_error(&f->e, path, 47, "workers.cpus",
 		     "2 cpus for 1 workers (workers.count): one cpu per worker");
 }
 

@@ -357,6 +357,127 @@ test_key_rotation(void **state)
 	cluster_stop(&cl);
 }
 
+/* Take (and drop) whatever came back to the flooder's port. */
+static void
+drain(struct hs_pktio *io)
+{
+	struct hs_pkt in[32];
+
+	while (hs_pktio_rx_burst(io, in, 32) > 0)
+		;
+}
+
+/* A frame as a flooder would send it: an ACK2 from `sender` carrying one
+ * entry of owner `owner` (version 1), or with owner 0 a SYN of one
+ * digest.  Returns its length. */
+static int
+flood_frame(uint8_t *buf, uint64_t sender, uint64_t owner)
+{
+	struct hs_wire_hdr h = { .type = owner ? HS_WIRE_ACK2 : HS_WIRE_SYN,
+				 .cluster_id = 42, .sender_id = sender,
+				 .sender_gen = 1, .seq = 1 << 8 };
+	struct hs_wire_digest d = { .node = sender, .generation = 1,
+				    .heartbeat = 1 };
+	struct hs_wire_builder b;
+
+	assert_int_equal(hs_wire_build_begin(&b, buf, 1472, &h), 0);
+	if (owner == 0) {
+		assert_int_equal(hs_wire_section_begin(&b, HS_WIRE_SEC_DIGESTS),
+				 0);
+		assert_int_equal(hs_wire_put_digest(&b, &d), 0);
+	} else {
+		assert_int_equal(hs_wire_section_begin(&b, HS_WIRE_SEC_DELTAS),
+				 0);
+		assert_int_equal(hs_wire_group_begin(&b, owner, 1, 0, 0, 0), 0);
+		assert_int_equal(hs_wire_put_entry(&b, 1, 0, "k", 1, "v", 1), 0);
+		assert_int_equal(hs_wire_group_end(&b, 1), 0);
+	}
+	assert_int_equal(hs_wire_section_end(&b), 0);
+	return hs_wire_build_end(&b);
+}
+
+/*
+ * Floods (section 2 of issue #8).  One sender sends node 0 frames at 200
+ * times its bound (peer_frames_per_s 1000, bursts of 100): node 0 takes
+ * the burst and then the rate, drops the rest (counted), and the cluster
+ * converges meanwhile.  Then 20,000 frames each from a new sender, each
+ * with an owner never seen (max_members 256): node 0 holds 256 owners,
+ * refuses the rest (counted), and its entries' memory stops growing once
+ * the table is full.
+ */
+static void
+test_flood_bounded(void **state)
+{
+	enum { N = 10, PER_TICK = 200, TICKS = 200, MAX = 256 };
+	struct hs_node_params over = { .peer_frames_per_s = 1000,
+				       .table = { .max_members = MAX } };
+	struct hs_addr at = cluster_addr(250);
+	struct hs_table_stats ts, ts_full;
+	struct hs_node_stats st, st0;
+	struct hs_pktio *fl;
+	struct hs_pkt pkt;
+	struct cluster cl;
+	uint8_t buf[1472];
+	uint64_t taken;
+	unsigned i, t, k;
+
+	(void)state;
+	cluster_start_params(&cl, N, 0.0, test_seed + 13, false, &over);
+	assert_int_equal(hs_memnet_open(cl.net, &at, &fl), 0);
+	for (i = 0; i < N; i++)
+		put_own_key(&cl, i, "f");
+	hs_node_stats(cl.node[0], &st0);
+	pkt.data = buf;
+	pkt.len = (uint16_t)flood_frame(buf, 99999, 0);
+	pkt.peer = cl.addr[0];
+	for (t = 0; t < TICKS; t++) {
+		for (k = 0; k < PER_TICK; k++)
+			(void)hs_pktio_tx_burst(fl, &pkt, 1);
+		cluster_tick(&cl);
+		drain(fl);
+	}
+	hs_node_stats(cl.node[0], &st);
+	taken = (st.rx_frames - st0.rx_frames) -
+		(st.rx_rate_limited - st0.rx_rate_limited);
+	printf("# flood of %u frames in %u ms from one sender: %" PRIu64
+	       " dropped by its bound, %" PRIu64 " taken (gossip included)\n",
+	       PER_TICK * TICKS, TICKS, st.rx_rate_limited - st0.rx_rate_limited,
+	       taken);
+	/* a burst of 100, then 1000/s for 0.2 s: about 300 of the flood */
+	assert_true(st.rx_rate_limited - st0.rx_rate_limited >=
+		    PER_TICK * TICKS - 400);
+	run_until(&cl, 0, N, 0, N, "f", 60);
+
+	/* invented owners, each from a sender of its own */
+	for (k = 0; k < 20000; k++) {
+		pkt.len = (uint16_t)flood_frame(buf, 200000 + k, 500000 + k);
+		(void)hs_pktio_tx_burst(fl, &pkt, 1);
+		if (k % 100 == 99) {
+			cluster_tick(&cl);
+			drain(fl);
+		}
+		if (k == 5000 - 1) {
+			cluster_rounds(&cl, 1);
+			hs_table_stats(hs_node_table(cl.node[0]), &ts_full);
+		}
+	}
+	cluster_rounds(&cl, 2);
+	hs_table_stats(hs_node_table(cl.node[0]), &ts);
+	printf("# 20000 invented owners: %" PRIu64 " held, %" PRIu64
+	       " refused; entries' memory %" PRIu64 " KiB at 5000, %" PRIu64
+	       " KiB at 20000\n", ts.owners, ts.lim_members,
+	       ts_full.pool_bytes >> 10, ts.pool_bytes >> 10);
+	assert_true(ts.owners <= MAX);
+	assert_true(ts_full.owners == MAX);
+	assert_true(ts.lim_members > 20000 - MAX - 100);
+	/* flat: at most a slab or two more, for the gossip of the cluster's
+	 * own keys meanwhile (an entry replaced is freed a grace period
+	 * later) */
+	assert_true(ts.pool_bytes <= ts_full.pool_bytes + 2 * 65536);
+	hs_pktio_close(fl);
+	cluster_stop(&cl);
+}
+
 /* Every node holds every node's hs.addr key (the engine's own). */
 static bool
 addr_everywhere(struct cluster *cl)
@@ -833,6 +954,7 @@ main(void)
 		cmocka_unit_test(test_partition_heal),
 		cmocka_unit_test(test_sealed_cluster),
 		cmocka_unit_test(test_key_rotation),
+		cmocka_unit_test(test_flood_bounded),
 		cmocka_unit_test(test_broadcast_and_rumors_age_out),
 		cmocka_unit_test(test_shared_view_broadcast),
 		cmocka_unit_test(test_push_now_small_values_only),
