@@ -97,7 +97,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	CHECK(hs_auth_seal(tx, frame, sealed, len) == 0);
 	v = hs_auth_open(rx, sealed, out, len);
 	CHECK(v == HS_AUTH_OK);
-	CHECK(memcmp(out, frame, len - HS_AUTH_TAG_BYTES) == 0);
+	CHECK(memcmp(out, frame, len - HS_AUTH_TRAILER) == 0);
 	if (size > 0) {
 		/* a fresh seq, so that only the changed byte can refuse it */
 		hs_wire_wr64(frame + 32, ++seq << 8);
