@@ -86,6 +86,8 @@ struct hs_conf {
 		uint16_t source_ports;		/* L2 drivers; default 16 */
 		uint16_t frame_bytes;		/* default 1472, max 8972 */
 		bool udp_checksum;		/* L2 drivers; default true */
+		double loss;			/* chaos tests: received frames
+						 * dropped on purpose, 0..0.9 */
 	} network;
 	struct {
 		char device[HS_CONF_STR_MAX];	/* dpdk: the port's name */

@@ -578,6 +578,12 @@ start(struct hsd *d)
 	dc.port = c->network.port;
 	dc.n_ports = c->network.source_ports;
 	dc.no_udp_csum = !c->network.udp_checksum;
+	dc.loss = c->network.loss;
+	dc.loss_seed = d->id ^ d->generation;
+	if (dc.loss > 0)
+		HS_LOG(WARNING, "daemon", "network.loss: dropping %.1f %% of "
+		       "the frames received, on purpose (chaos testing)",
+		       dc.loss * 100);
 	dc.queues = c->workers.count;
 	dc.iface = c->network.interface[0] ? c->network.interface : NULL;
 	dc.dev = c->dpdk.device[0] ? c->dpdk.device : NULL;

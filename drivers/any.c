@@ -17,10 +17,21 @@
 
 enum hs_drv_kind { HS_DRV_UDP, HS_DRV_AFPACKET, HS_DRV_DPDK };
 
+/* A queue that loses frames on purpose (conf.loss): the driver's handle
+ * inside, the engine sees this one. */
+struct hs_drv_lossy {
+	struct hs_pktio io;
+	struct hs_pktio *inner;
+	uint64_t rng;
+	uint64_t keep_below;		/* a draw under it keeps the frame */
+	uint64_t injected;
+};
+
 struct hs_drv {
 	enum hs_drv_kind kind;
 	unsigned n;
 	struct hs_pktio *q[HS_DRV_QUEUES_MAX];
+	struct hs_drv_lossy *lossy[HS_DRV_QUEUES_MAX];
 #ifdef HS_HAVE_DPDK
 	struct hs_dpdk_port *port;
 #endif
@@ -58,6 +69,70 @@ hs_drv_open_udp(const struct hs_drv_conf *c, struct hs_drv *d)
 				k, c->port, strerror(-rc));
 			return rc;
 		}
+	}
+	return 0;
+}
+
+static int
+hs_lossy_rx(struct hs_pktio *io, struct hs_pkt *pkts, unsigned n)
+{
+	struct hs_drv_lossy *l = (struct hs_drv_lossy *)io;
+	int got = hs_pktio_rx_burst(l->inner, pkts, n);
+	unsigned i, kept = 0;
+
+	for (i = 0; got > 0 && i < (unsigned)got; i++) {
+		l->rng ^= l->rng << 13;
+		l->rng ^= l->rng >> 7;
+		l->rng ^= l->rng << 17;
+		if ((l->rng >> 11) < l->keep_below)
+			pkts[kept++] = pkts[i];
+		else
+			l->injected++;
+	}
+	io->stats = l->inner->stats;
+	return got > 0 ? (int)kept : got;
+}
+
+static int
+hs_lossy_tx(struct hs_pktio *io, const struct hs_pkt *pkts, unsigned n)
+{
+	struct hs_drv_lossy *l = (struct hs_drv_lossy *)io;
+	int sent = hs_pktio_tx_burst(l->inner, pkts, n);
+
+	io->stats = l->inner->stats;
+	return sent;
+}
+
+static void
+hs_lossy_close(struct hs_pktio *io)
+{
+	(void)io;	/* the inner handle and this one: hs_drv_close */
+}
+
+static const struct hs_pktio_ops hs_lossy_ops = {
+	.rx_burst = hs_lossy_rx,
+	.tx_burst = hs_lossy_tx,
+	.close = hs_lossy_close,
+};
+
+static int
+hs_drv_lossy_wrap(struct hs_drv *d, const struct hs_drv_conf *c)
+{
+	unsigned k;
+
+	for (k = 0; k < d->n; k++) {
+		struct hs_drv_lossy *l = calloc(1, sizeof(*l));
+
+		if (l == NULL)
+			return -ENOMEM;
+		l->inner = d->q[k];
+		l->io.ops = &hs_lossy_ops;
+		l->io.local = l->inner->local;
+		l->io.frame_max = l->inner->frame_max;
+		l->rng = (c->loss_seed ^ (0x9e3779b97f4a7c15ull * (k + 1))) | 1;
+		l->keep_below = (uint64_t)((1.0 - c->loss) *
+					   (double)(1ull << 53));
+		d->lossy[k] = l;
 	}
 	return 0;
 }
@@ -179,6 +254,15 @@ hs_drv_open(const struct hs_drv_conf *conf, struct hs_drv **out)
 			"dpdk)\n", c.driver);
 		rc = -EINVAL;
 	}
+	if (rc == 0 && c.loss > 0) {
+		if (c.loss > 0.9) {
+			fprintf(stderr, "driver: loss %.3f: at most 0.9\n",
+				c.loss);
+			rc = -EINVAL;
+		} else {
+			rc = hs_drv_lossy_wrap(d, &c);
+		}
+	}
 	if (rc != 0) {
 		hs_drv_close(d);
 		return rc;
@@ -196,7 +280,9 @@ hs_drv_queues(const struct hs_drv *d)
 struct hs_pktio *
 hs_drv_queue(struct hs_drv *d, unsigned q)
 {
-	return q < d->n ? d->q[q] : NULL;
+	if (q >= d->n)
+		return NULL;
+	return d->lossy[q] != NULL ? &d->lossy[q]->io : d->q[q];
 }
 
 int
@@ -228,14 +314,19 @@ hs_drv_thread_init(const struct hs_drv *d)
 void
 hs_drv_stats_json(const struct hs_drv *d, unsigned q, FILE *f)
 {
-	const struct hs_pktio *io = hs_drv_queue((struct hs_drv *)d, q);
+	const struct hs_pktio *io = q < d->n ? d->q[q] : NULL;
 	unsigned i;
 
 	if (io == NULL) {
 		fprintf(f, "{}");
 		return;
 	}
-	fprintf(f, "{\"rx_pkts\": %" PRIu64 ", \"rx_bytes\": %" PRIu64
+	if (d->lossy[q] != NULL)
+		fprintf(f, "{\"loss_injected\": %" PRIu64 ", ",
+			d->lossy[q]->injected);
+	else
+		fputc('{', f);
+	fprintf(f, "\"rx_pkts\": %" PRIu64 ", \"rx_bytes\": %" PRIu64
 		", \"tx_pkts\": %" PRIu64 ", \"tx_bytes\": %" PRIu64
 		", \"rx_drops\": %" PRIu64 ", \"tx_drops\": %" PRIu64,
 		io->stats.rx_pkts, io->stats.rx_bytes, io->stats.tx_pkts,
@@ -286,9 +377,11 @@ hs_drv_close(struct hs_drv *d)
 
 	if (d == NULL)
 		return;
-	for (k = 0; k < d->n; k++)
+	for (k = 0; k < d->n; k++) {
 		if (d->q[k] != NULL)
 			hs_pktio_close(d->q[k]);
+		free(d->lossy[k]);
+	}
 #ifdef HS_HAVE_DPDK
 	if (d->port != NULL) {
 		hs_dpdk_port_close(d->port);

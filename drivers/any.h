@@ -43,6 +43,12 @@ struct hs_drv_conf {
 	uint16_t frame_max;	/* udp: largest datagram; default 1472 */
 	bool no_udp_csum;	/* L2 drivers: send UDP checksum 0 where the
 				 * device does not compute it */
+	/* Chaos testing: drop this share (0..0.9) of the frames each queue
+	 * receives, at random (seeded by loss_seed), after the driver took
+	 * them: loss injected in the driver layer, counted as
+	 * loss_injected.  0: none. */
+	double loss;
+	uint64_t loss_seed;
 };
 
 struct hs_drv;
