@@ -16,7 +16,7 @@
 # the flooded node counted the flood, kept its memory and kept converging;
 # a killed node left dead is forgotten and does not come back as a ghost.
 #
-#   chaos.sh BUILD_DIR
+#   chaos.sh BUILD_DIR        (HS_CHAOS_LOSS=0.4: another loss rate)
 #
 # Root only (exit 77 otherwise).  The cluster, the writers and the flood
 # are stopped on exit, failure included.
@@ -28,6 +28,7 @@ CL="$ROOT/scripts/cluster.sh"
 export HS_CLUSTER_NAME="hsc$$"
 WORK=$(mktemp -d /tmp/hs-chaos.XXXXXX)
 N=4
+LOSS=${HS_CHAOS_LOSS:-0.2}	# share of received frames dropped
 pids=()
 
 ((EUID == 0)) || { echo "SKIP: needs root (namespaces, DPDK)"; exit 77; }
@@ -91,10 +92,10 @@ writer() {
 }
 
 "$CL" start -n $N -d dpdk-af_xdp,afpacket,udp,udp --build "$BUILD" \
-	--set network.loss=0.2 --set failure.forget_s=5 >/dev/null ||
+	--set network.loss="$LOSS" --set failure.forget_s=5 >/dev/null ||
 	fail "cluster.sh start"
-until_ok 60 all_alive 1 2 3 4 || fail "no convergence at 20 % loss: $(cli 1 members)"
-log "4 sealed nodes (af_xdp, afpacket, udp, udp) converged with 20 % of received frames dropped in the driver layer"
+until_ok 60 all_alive 1 2 3 4 || fail "no convergence at loss $LOSS: $(cli 1 members)"
+log "4 sealed nodes (af_xdp, afpacket, udp, udp) converged with a share of $LOSS of received frames dropped in the driver layer"
 
 : >"$WORK/acked.1"
 : >"$WORK/acked.3"
