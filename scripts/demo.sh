@@ -59,9 +59,11 @@ else
 	pids=()
 	cli() { local i=$1; shift; "$HEARSAY" --socket "$WORK/n$i.sock" "$@"; }
 	start_all() {
-		local i
+		local i key
+		key=$("$HEARSAY" keygen)	# the frames are sealed with it
 		for ((i = 1; i <= N; i++)); do
 			"$HEARSAYD" -s node.name="n$i" -s network.port=$((BASE + i)) \
+				-s security.keys="$key" \
 				-s gossip.seeds=127.0.0.1:$((BASE + 1)) \
 				-s api.socket="$WORK/n$i.sock" 2>"$WORK/n$i.log" &
 			pids[i]=$!
