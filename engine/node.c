@@ -1067,7 +1067,11 @@ hs_lane_accept(struct hs_lane *l, struct hs_pkt *pkt, struct hs_wire_msg *m)
 
 	HS_COUNTER_INC(l->st.rx_frames);
 	HS_COUNTER_ADD(l->st.rx_bytes, pkt->len);
+	/* ours (magic, version) but of another cluster: counted as such;
+	 * anything else is refused below, unauthenticated or malformed */
 	if (pkt->len >= HS_WIRE_HDR_LEN &&
+	    hs_wire_rd16(pkt->data) == HS_WIRE_MAGIC &&
+	    pkt->data[2] == HS_WIRE_VERSION &&
 	    hs_wire_rd32(pkt->data + 12) != l->n->p.cluster_id) {
 		HS_COUNTER_INC(l->st.rx_other_cluster);
 		return false;
