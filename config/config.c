@@ -125,6 +125,7 @@ enum conf_key_id {
 	KEY_LOG_LEVEL,
 	KEY_SECURITY_KEYS,
 	KEY_SECURITY_PLAINTEXT,
+	KEY_SECURITY_CIPHER,
 	KEY_COUNT,
 };
 
@@ -153,6 +154,8 @@ static const char *const drivers[] = { "udp", "afpacket", "dpdk", NULL };
 static const char *const detectors[] = { "swim", "phi", NULL };
 static const char *const syn_forms[] = { "auto", "summary", "digests", NULL };
 static const char *const polls[] = { "busy", "adaptive", NULL };
+static const char *const ciphers[] = { "aes256gcm", "xchacha20poly1305",
+				       NULL };
 static const char *const levels[] = {
 	"err", "warning", "notice", "info", "debug", NULL,
 };
@@ -264,6 +267,8 @@ static const struct conf_key keys[KEY_COUNT] = {
 		FIELD(security.keys) },
 	[KEY_SECURITY_PLAINTEXT] = { "security", "plaintext", KIND_BOOL,
 		FIELD(security.plaintext) },
+	[KEY_SECURITY_CIPHER] = { "security", "cipher", KIND_STR,
+		FIELD(security.cipher), .choices = ciphers },
 };
 
 /* Where a value comes from: for messages, and for hs_conf_check. */
@@ -1629,6 +1634,7 @@ hs_conf_default(struct hs_conf *c)
 	c->failure.forget_s = 3600;
 	c->limits.max_members = 4096;
 	c->limits.peer_frames_per_s = 20000;
+	snprintf(c->security.cipher, sizeof(c->security.cipher), "aes256gcm");
 	c->limits.max_keys_per_node = 1024;
 	c->limits.max_key_bytes = 128;
 	c->limits.max_value_bytes = 1024;

@@ -146,6 +146,8 @@ struct hs_conf {
 		unsigned n_keys;
 		bool plaintext;			/* no keys: frames in clear;
 						 * must be asked for */
+		char cipher[24];		/* aes256gcm (default) |
+						 * xchacha20poly1305 */
 	} security;
 	struct hs_conf_hook hooks[HS_CONF_HOOKS_MAX];
 	unsigned n_hooks;

@@ -1442,7 +1442,8 @@ keyring_json(struct hsd *d)
 						   "primary", k[i].primary));
 	}
 	hs_auth_stats(d->auth, &st);
-	return json_pack("{s:b,s:o,s:I,s:I}", "plaintext", 0, "keys", a,
+	return json_pack("{s:b,s:s,s:o,s:I,s:I}", "plaintext", 0, "cipher",
+			 hs_auth_cipher_name(st.cipher), "keys", a,
 			 "changes", (json_int_t)st.keyring_changes,
 			 "windows_taken", (json_int_t)st.windows_taken);
 }

@@ -528,6 +528,10 @@ auth_up(struct hsd *d)
 	struct hs_auth_params ap = {
 		.windows = 4 * c->limits.max_members,
 		.crdp = d->crdp,
+		/* the configuration checked the name */
+		.cipher = (uint8_t)hs_auth_cipher_parse(c->security.cipher),
+		.self_id = d->id,
+		.self_gen = d->generation,
 	};
 	uint8_t key[HS_AUTH_KEY_BYTES];
 	unsigned i;
@@ -539,10 +543,19 @@ auth_up(struct hsd *d)
 		return 0;
 	}
 	rc = hs_auth_create(&ap, &d->auth);
+	if (rc == -ENOTSUP) {
+		HS_LOG(ERR, "daemon", "security.cipher aes256gcm: this CPU has "
+		       "no AES-NI, which libsodium's AES-256-GCM needs; set "
+		       "security.cipher = \"xchacha20poly1305\" on every "
+		       "node of the cluster");
+		return rc;
+	}
 	if (rc != 0) {
 		HS_LOG(ERR, "daemon", "keyring: %s", strerror(-rc));
 		return rc;
 	}
+	HS_LOG(INFO, "daemon", "frames sealed with %s",
+	       hs_auth_cipher_name(ap.cipher));
 	for (i = 0; i < c->security.n_keys && rc == 0; i++) {
 		uint32_t id;
 

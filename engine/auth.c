@@ -31,14 +31,32 @@ _Static_assert(HS_AUTH_TRAILER <= HS_WIRE_TRAILER_MAX, "trailer size");
 #define HS_AUTH_PROBE		16	/* windows looked at per sender */
 #define HS_AUTH_WORDS		(HS_AUTH_WINDOW / 64)
 
+#define HS_AUTH_CACHE		256	/* senders' subkeys per thread */
+
 struct hs_keyring {
 	struct rcu_head rcu;
+	uint64_t version;		/* grows with every change */
 	unsigned n;
 	int primary;			/* index, -1: none */
 	struct {
 		uint32_t id;
 		uint8_t key[HS_AUTH_KEY_BYTES];
+		/* AES-256-GCM: our own subkey of this key, to seal */
+		crypto_aead_aes256gcm_state self;
 	} k[HS_AUTH_MAX_KEYS];
+};
+
+/* A sender's AES-256-GCM subkey of one key of one keyring version. */
+struct hs_auth_subkey {
+	crypto_aead_aes256gcm_state st;
+	uint64_t version;		/* of the keyring; 0: empty */
+	uint64_t sender;
+	uint64_t gen;
+	uint32_t id;
+};
+
+struct hs_auth_cache {
+	struct hs_auth_subkey s[HS_AUTH_CACHE];
 };
 
 /*
@@ -65,6 +83,8 @@ struct hs_auth {
 	uint64_t windows_taken;		/* atomic */
 	uint8_t ins;			/* spin lock: making a window */
 	struct call_rcu_data *crdp;	/* NULL: the default */
+	uint8_t cipher;			/* enum hs_auth_cipher */
+	uint64_t self_id, self_gen;
 };
 
 static int hs_auth_sodium_rc = 1;	/* 1: not yet; 0: ready; -1: failed */
@@ -83,11 +103,15 @@ hs_auth_create(const struct hs_auth_params *p, struct hs_auth **out)
 	uint32_t n = 1;
 	struct hs_auth *a;
 
-	if (out == NULL || want > (1u << 24))
+	uint8_t cipher = p != NULL ? p->cipher : HS_AUTH_XCHACHA20POLY1305;
+
+	if (out == NULL || want > (1u << 24) || cipher > HS_AUTH_AES256GCM)
 		return -EINVAL;
 	pthread_once(&hs_auth_once, hs_auth_sodium_init);
 	if (hs_auth_sodium_rc != 0)
 		return -ENOSYS;
+	if (cipher == HS_AUTH_AES256GCM && !crypto_aead_aes256gcm_is_available())
+		return -ENOTSUP;
 	while (n < want)
 		n <<= 1;
 	a = calloc(1, sizeof(*a));
@@ -101,12 +125,18 @@ hs_auth_create(const struct hs_auth_params *p, struct hs_auth **out)
 	memset(a->w, 0, sizeof(*a->w) * n);
 	a->w_mask = n - 1;
 	a->crdp = p != NULL ? p->crdp : NULL;
-	a->ring = calloc(1, sizeof(*a->ring));
+	a->cipher = cipher;
+	a->self_id = p != NULL ? p->self_id : 0;
+	a->self_gen = p != NULL ? p->self_gen : 0;
+	if (posix_memalign((void **)&a->ring, HS_CACHE_LINE,
+			   sizeof(*a->ring)) != 0)
+		a->ring = NULL;
 	if (a->ring == NULL) {
 		free(a->w);
 		free(a);
 		return -ENOMEM;
 	}
+	memset(a->ring, 0, sizeof(*a->ring));
 	a->ring->primary = -1;
 	pthread_mutex_init(&a->ctl, NULL);
 	*out = a;
@@ -210,11 +240,69 @@ hs_auth_publish(struct hs_auth *a, struct hs_keyring *nw)
 static struct hs_keyring *
 hs_auth_copy(const struct hs_keyring *r)
 {
-	struct hs_keyring *c = malloc(sizeof(*c));
+	struct hs_keyring *c;
 
-	if (c != NULL)
-		memcpy(c, r, sizeof(*c));
+	if (posix_memalign((void **)&c, HS_CACHE_LINE, sizeof(*c)) != 0)
+		return NULL;
+	memcpy(c, r, sizeof(*c));
+	c->version = r->version + 1;
 	return c;
+}
+
+/* AES-256-GCM: the subkey of (key, sender, generation): BLAKE2b-256 keyed
+ * with the key over a label and the two numbers, then its AES schedule. */
+static void
+hs_auth_subkey(const uint8_t key[HS_AUTH_KEY_BYTES], uint64_t sender,
+	       uint64_t gen, crypto_aead_aes256gcm_state *st)
+{
+	static const uint8_t label[] = "hearsay aes256gcm subkey";
+	uint8_t msg[sizeof(label) - 1 + 16], sub[32];
+
+	memcpy(msg, label, sizeof(label) - 1);
+	hs_wire_wr64(msg + sizeof(label) - 1, sender);
+	hs_wire_wr64(msg + sizeof(label) - 1 + 8, gen);
+	crypto_generichash(sub, sizeof(sub), msg, sizeof(msg), key,
+			   HS_AUTH_KEY_BYTES);
+	crypto_aead_aes256gcm_beforenm(st, sub);
+	sodium_memzero(sub, sizeof(sub));
+}
+
+int
+hs_auth_cipher_parse(const char *name)
+{
+	if (name == NULL)
+		return -1;
+	if (strcmp(name, "xchacha20poly1305") == 0)
+		return HS_AUTH_XCHACHA20POLY1305;
+	if (strcmp(name, "aes256gcm") == 0)
+		return HS_AUTH_AES256GCM;
+	return -1;
+}
+
+const char *
+hs_auth_cipher_name(uint8_t cipher)
+{
+	return cipher == HS_AUTH_AES256GCM ? "aes256gcm" : "xchacha20poly1305";
+}
+
+int
+hs_auth_cache_create(struct hs_auth *a, struct hs_auth_cache **out)
+{
+	*out = NULL;
+	if (a->cipher != HS_AUTH_AES256GCM)
+		return 0;
+	if (posix_memalign((void **)out, HS_CACHE_LINE, sizeof(**out)) != 0)
+		return -ENOMEM;
+	memset(*out, 0, sizeof(**out));
+	return 0;
+}
+
+void
+hs_auth_cache_destroy(struct hs_auth_cache *c)
+{
+	if (c != NULL)
+		sodium_memzero(c, sizeof(*c));
+	free(c);
 }
 
 static int
@@ -253,6 +341,9 @@ hs_auth_key_install(struct hs_auth *a, const uint8_t key[HS_AUTH_KEY_BYTES],
 		 * tries both */
 		c->k[c->n].id = id;
 		memcpy(c->k[c->n].key, key, HS_AUTH_KEY_BYTES);
+		if (a->cipher == HS_AUTH_AES256GCM)
+			hs_auth_subkey(key, a->self_id, a->self_gen,
+				       &c->k[c->n].self);
 		if (c->primary < 0)
 			c->primary = (int)c->n;
 		c->n++;
@@ -335,6 +426,7 @@ hs_auth_stats(struct hs_auth *a, struct hs_auth_stats *s)
 {
 	pthread_mutex_lock(&a->ctl);
 	s->keyring_changes = a->keyring_changes;
+	s->cipher = a->cipher;
 	s->n_keys = a->ring->n;
 	s->primary_id = a->ring->primary >= 0 ?
 			a->ring->k[a->ring->primary].id : 0;
@@ -345,6 +437,15 @@ hs_auth_stats(struct hs_auth *a, struct hs_auth_stats *s)
 
 /* ---- frames ---- */
 
+/* The 12-byte AES-256-GCM nonce: the frame's seq, unique per frame of a
+ * sender's generation, which the subkey already names. */
+static void
+hs_auth_gcm_nonce(const uint8_t *hdr, uint8_t n[12])
+{
+	memcpy(n, hdr + HS_AUTH_OFF_SEQ, 8);
+	memset(n + 8, 0, 4);
+}
+
 int
 hs_auth_seal(struct hs_auth *a, const uint8_t *src, uint8_t *dst,
 	     unsigned len)
@@ -352,12 +453,35 @@ hs_auth_seal(struct hs_auth *a, const uint8_t *src, uint8_t *dst,
 	const struct hs_keyring *r = rcu_dereference(a->ring);
 	unsigned body = len - HS_WIRE_HDR_LEN - HS_AUTH_TRAILER;
 	unsigned long long mac_len;
+	uint8_t nonce[12];
 
 	if (r->primary < 0)
 		return -ENOKEY;
 	if (dst != src)
 		memcpy(dst, src, HS_WIRE_HDR_LEN);
 	hs_wire_wr32(dst + len - HS_AUTH_TRAILER, r->k[r->primary].id);
+	if (a->cipher == HS_AUTH_AES256GCM) {
+		uint64_t sender = hs_wire_rd64(dst + HS_AUTH_OFF_SENDER);
+		uint64_t gen = hs_wire_rd64(dst + HS_AUTH_OFF_GEN);
+		crypto_aead_aes256gcm_state other;
+		const crypto_aead_aes256gcm_state *st =
+			&r->k[r->primary].self;
+
+		if (sender != a->self_id || gen != a->self_gen) {
+			/* not us (tests, tools): a subkey for this frame */
+			hs_auth_subkey(r->k[r->primary].key, sender, gen,
+				       &other);
+			st = &other;
+		}
+		hs_auth_gcm_nonce(dst, nonce);
+		crypto_aead_aes256gcm_encrypt_detached_afternm(
+			dst + HS_WIRE_HDR_LEN, dst + len - HS_AUTH_TAG_BYTES,
+			&mac_len, src + HS_WIRE_HDR_LEN, body, dst,
+			HS_WIRE_HDR_LEN, NULL, nonce, st);
+		if (st == &other)
+			sodium_memzero(&other, sizeof(other));
+		return 0;
+	}
 	crypto_aead_xchacha20poly1305_ietf_encrypt_detached(
 		dst + HS_WIRE_HDR_LEN, dst + len - HS_AUTH_TAG_BYTES,
 		&mac_len, src + HS_WIRE_HDR_LEN, body, dst, HS_WIRE_HDR_LEN,
@@ -506,15 +630,45 @@ hs_auth_replay(struct hs_auth *a, uint64_t sender, uint64_t gen,
 	return HS_AUTH_OK;
 }
 
+/* AES-256-GCM: the subkey of key i of r for the frame's sender, from the
+ * cache (filled on a miss) or made into *tmp. */
+static const crypto_aead_aes256gcm_state *
+hs_auth_gcm_state(const struct hs_keyring *r, unsigned i,
+		  struct hs_auth_cache *cache, uint64_t sender, uint64_t gen,
+		  crypto_aead_aes256gcm_state *tmp)
+{
+	struct hs_auth_subkey *s;
+	uint64_t h = sender ^ (gen * 0x9e3779b97f4a7c15ull) ^ r->k[i].id;
+
+	if (cache == NULL) {
+		hs_auth_subkey(r->k[i].key, sender, gen, tmp);
+		return tmp;
+	}
+	s = &cache->s[hs_splitmix64(&h) & (HS_AUTH_CACHE - 1)];
+	if (s->version != r->version + 1 || s->sender != sender ||
+	    s->gen != gen || s->id != r->k[i].id) {
+		hs_auth_subkey(r->k[i].key, sender, gen, &s->st);
+		s->version = r->version + 1;
+		s->sender = sender;
+		s->gen = gen;
+		s->id = r->k[i].id;
+	}
+	return &s->st;
+}
+
 enum hs_auth_verdict
-hs_auth_open(struct hs_auth *a, const uint8_t *src, uint8_t *dst,
-	     unsigned len)
+hs_auth_open(struct hs_auth *a, struct hs_auth_cache *cache,
+	     const uint8_t *src, uint8_t *dst, unsigned len)
 {
 	const struct hs_keyring *r = rcu_dereference(a->ring);
+	uint64_t sender, gen;
 	const uint8_t *mac;
+	crypto_aead_aes256gcm_state tmp;
+	uint8_t nonce[12];
 	uint32_t id;
 	unsigned body, i;
 	bool known = false;
+	int rc;
 
 	if (len < HS_WIRE_HDR_LEN + HS_AUTH_TRAILER)
 		return HS_AUTH_SHORT;
@@ -524,23 +678,37 @@ hs_auth_open(struct hs_auth *a, const uint8_t *src, uint8_t *dst,
 	body = len - HS_WIRE_HDR_LEN - HS_AUTH_TRAILER;
 	mac = src + len - HS_AUTH_TAG_BYTES;
 	id = hs_wire_rd32(src + len - HS_AUTH_TRAILER);
+	sender = hs_wire_rd64(src + HS_AUTH_OFF_SENDER);
+	gen = hs_wire_rd64(src + HS_AUTH_OFF_GEN);
+	hs_auth_gcm_nonce(src, nonce);
 	for (i = 0; i < r->n; i++) {
 		if (r->k[i].id != id)
 			continue;
 		known = true;
-		if (crypto_aead_xchacha20poly1305_ietf_decrypt_detached(
-			    dst + HS_WIRE_HDR_LEN, NULL, src + HS_WIRE_HDR_LEN,
-			    body, mac, src, HS_WIRE_HDR_LEN,
-			    src + HS_AUTH_OFF_SENDER, r->k[i].key) == 0)
+		if (a->cipher == HS_AUTH_AES256GCM)
+			rc = crypto_aead_aes256gcm_decrypt_detached_afternm(
+				dst + HS_WIRE_HDR_LEN, NULL,
+				src + HS_WIRE_HDR_LEN, body, mac, src,
+				HS_WIRE_HDR_LEN, nonce,
+				hs_auth_gcm_state(r, i, cache, sender, gen,
+						  &tmp));
+		else
+			rc = crypto_aead_xchacha20poly1305_ietf_decrypt_detached(
+				dst + HS_WIRE_HDR_LEN, NULL,
+				src + HS_WIRE_HDR_LEN, body, mac, src,
+				HS_WIRE_HDR_LEN, src + HS_AUTH_OFF_SENDER,
+				r->k[i].key);
+		if (rc == 0)
 			break;
 	}
+	if (cache == NULL && a->cipher == HS_AUTH_AES256GCM)
+		sodium_memzero(&tmp, sizeof(tmp));
 	if (i == r->n)
 		return known ? HS_AUTH_BAD_TAG : HS_AUTH_UNKNOWN_KEY;
 	memcpy(dst, src, HS_WIRE_HDR_LEN);
 	memcpy(dst + len - HS_AUTH_TRAILER, src + len - HS_AUTH_TRAILER,
 	       HS_AUTH_TRAILER);
-	return hs_auth_replay(a, hs_wire_rd64(src + HS_AUTH_OFF_SENDER),
-			      hs_wire_rd64(src + HS_AUTH_OFF_GEN),
+	return hs_auth_replay(a, sender, gen,
 			      hs_wire_rd64(src + HS_AUTH_OFF_SEQ));
 }
 

@@ -2,13 +2,15 @@
  * hearsay frame authentication and encryption (docs/SECURITY.md,
  * docs/PROTOCOL.md section 10).
  *
- * Every frame of a node that has a keyring is sealed with
- * XChaCha20-Poly1305 (libsodium, IETF construction): the 40-byte header is
- * authenticated in clear (receivers drop other clusters and route by it),
- * the payload is encrypted, and a 20-byte trailer carries the key's id
- * (4 bytes) and the tag (16).  The nonce is the header's sender_id,
- * sender_gen and seq, 24 bytes that never repeat for one key: a node
- * numbers every frame it sends (seq), and a restart is a new generation.
+ * Every frame of a node that has a keyring is sealed with the cluster's
+ * AEAD (libsodium): the 40-byte header is authenticated in clear
+ * (receivers drop other clusters and route by it), the payload is
+ * encrypted, and a 20-byte trailer carries the key's id (4 bytes) and the
+ * tag (16).  A node numbers every frame it sends (seq) and a restart is a
+ * new generation, so (sender, generation, seq) never repeats: with
+ * XChaCha20-Poly1305 it is the 24-byte nonce itself; with AES-256-GCM
+ * (12-byte nonces) each (key, sender, generation) has a subkey (BLAKE2b)
+ * and seq is the nonce.
  *
  * Keyring: up to HS_AUTH_MAX_KEYS keys of 32 bytes; one is the primary,
  * which seals; every key installed opens (the trailer says which, so a
@@ -53,11 +55,26 @@ struct call_rcu_data;
 					 * arrive out of order */
 
 struct hs_auth;
+struct hs_auth_cache;
+
+/* The AEAD a cluster seals with (every node the same: docs/SECURITY.md). */
+enum hs_auth_cipher {
+	HS_AUTH_XCHACHA20POLY1305 = 0,	/* default: any CPU; the nonce is the
+					 * header's sender, generation, seq */
+	HS_AUTH_AES256GCM = 1,		/* AES-NI only, 2-3x cheaper: a subkey
+					 * per (key, sender, generation),
+					 * seq as the nonce */
+};
 
 struct hs_auth_params {
 	/* Replay windows (one per sender lane), rounded up to a power of
 	 * two; default 4096.  64 bytes each. */
 	unsigned windows;
+	uint8_t cipher;			/* enum hs_auth_cipher */
+	/* AES-256-GCM: the node that seals (its subkeys are made once per
+	 * keyring change, not per frame) */
+	uint64_t self_id;
+	uint64_t self_gen;
 	/* Where old keyrings are freed: the call_rcu thread the control
 	 * side made (NULL: liburcu's default one). */
 	struct call_rcu_data *crdp;
@@ -84,10 +101,26 @@ struct hs_auth_stats {
 	uint64_t windows_taken;		/* a window given to another sender */
 	unsigned n_keys;
 	uint32_t primary_id;		/* 0: none */
+	uint8_t cipher;			/* enum hs_auth_cipher */
 };
 
+/* Returns 0, -EINVAL, -ENOMEM, -ENOSYS (libsodium would not start) or
+ * -ENOTSUP (AES-256-GCM on a CPU without AES-NI). */
 int hs_auth_create(const struct hs_auth_params *p, struct hs_auth **out);
 void hs_auth_destroy(struct hs_auth *a);
+
+/* "xchacha20poly1305" or "aes256gcm": enum hs_auth_cipher, or -1. */
+int hs_auth_cipher_parse(const char *name);
+const char *hs_auth_cipher_name(uint8_t cipher);
+
+/*
+ * A receiving thread's subkeys of its senders (AES-256-GCM: deriving one
+ * costs a BLAKE2b and an AES key schedule, about a frame's worth; with the
+ * cache a sender costs that once per keyring change).  *out is NULL, and
+ * none is needed, with XChaCha20-Poly1305.  One thread at a time.
+ */
+int hs_auth_cache_create(struct hs_auth *a, struct hs_auth_cache **out);
+void hs_auth_cache_destroy(struct hs_auth_cache *c);
 
 /* The id a key goes by: 4 bytes of BLAKE2b of the key, never 0. */
 uint32_t hs_auth_key_id(const uint8_t key[HS_AUTH_KEY_BYTES]);
@@ -124,13 +157,16 @@ void hs_auth_stats(struct hs_auth *a, struct hs_auth_stats *s);
 int hs_auth_seal(struct hs_auth *a, const uint8_t *src, uint8_t *dst,
 		 unsigned len);
 /*
- * Open the frame src[0..len) into dst (len bytes; not src): verified
+ * Open the frame src[0..len) into dst (len bytes; not src), with the
+ * calling thread's cache (NULL: subkeys made for each frame): verified
  * against the key its trailer names, payload decrypted, then checked
  * against its sender's replay window, which it then joins.  dst holds a
  * frame hs_wire_decode reads as usual (trailer included) only on HS_AUTH_OK.
  */
-enum hs_auth_verdict hs_auth_open(struct hs_auth *a, const uint8_t *src,
-				  uint8_t *dst, unsigned len);
+enum hs_auth_verdict hs_auth_open(struct hs_auth *a,
+				  struct hs_auth_cache *cache,
+				  const uint8_t *src, uint8_t *dst,
+				  unsigned len);
 
 /* Stable names of the verdicts, for logs and metrics. */
 const char *hs_auth_verdict_name(enum hs_auth_verdict v);

@@ -297,7 +297,8 @@ hs_lane_tx_init(struct hs_lane *l)
 	if (l->n->p.auth != NULL) {
 		l->sealbuf = malloc(l->n->p.frame_budget);
 		l->openbuf = malloc(l->io->frame_max);
-		if (l->sealbuf == NULL || l->openbuf == NULL)
+		if (l->sealbuf == NULL || l->openbuf == NULL ||
+		    hs_auth_cache_create(l->n->p.auth, &l->acache) != 0)
 			goto nomem;
 	}
 	if (b < 2)
@@ -339,6 +340,8 @@ hs_lane_tx_free(struct hs_lane *l)
 	free(l->txbuf);
 	free(l->sealbuf);
 	free(l->openbuf);
+	hs_auth_cache_destroy(l->acache);
+	l->acache = NULL;
 	free(l->rate);
 	l->rate = NULL;
 	l->txq = NULL;
@@ -1077,8 +1080,9 @@ hs_lane_accept(struct hs_lane *l, struct hs_pkt *pkt, struct hs_wire_msg *m)
 		return false;
 	}
 	if (auth != NULL && pkt->len >= HS_WIRE_HDR_LEN) {
-		enum hs_auth_verdict v = hs_auth_open(auth, pkt->data,
-						      l->openbuf, pkt->len);
+		enum hs_auth_verdict v = hs_auth_open(auth, l->acache,
+						      pkt->data, l->openbuf,
+						      pkt->len);
 
 		if (v == HS_AUTH_REPLAY || v == HS_AUTH_OLD_GEN) {
 			HS_COUNTER_INC(l->st.rx_replay);

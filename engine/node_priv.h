@@ -113,6 +113,7 @@ struct hs_lane {
 						 * alone (frame_budget) */
 	uint8_t *openbuf;			/* auth: the frame received,
 						 * opened (io->frame_max) */
+	struct hs_auth_cache *acache;		/* auth: senders' subkeys */
 	struct hs_rate_slot *rate;		/* peer_frames_per_s: senders'
 						 * next allowed times (GCRA) */
 	uint64_t rate_t_ns;			/* one frame's share of time */

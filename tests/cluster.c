@@ -17,6 +17,7 @@
 uint64_t vnow;
 unsigned n_racks;
 const uint8_t *cluster_key;
+uint8_t cluster_cipher;
 
 uint64_t
 cluster_clock(void *arg)
@@ -59,7 +60,10 @@ cluster_node_new(struct cluster *cl, unsigned i)
 	if (cl->auth != NULL) {
 		/* a restart is a new process: a new keyring, new windows */
 		hs_auth_destroy(cl->auth[i]);
-		struct hs_auth_params ap = { .crdp = cl->crdp };
+		struct hs_auth_params ap = { .crdp = cl->crdp,
+					     .cipher = cluster_cipher,
+					     .self_id = 1000 + i,
+					     .self_gen = cl->gen[i] };
 
 		assert_int_equal(hs_auth_create(&ap, &cl->auth[i]), 0);
 		assert_int_equal(hs_auth_key_install(cl->auth[i], cluster_key,

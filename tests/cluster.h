@@ -23,6 +23,7 @@ extern unsigned n_racks;	/* > 0: node i is in rack "rack-(i % n_racks)" */
 /* non-NULL at cluster_start*: every node seals with this key (a keyring
  * of its own, cl->auth[i], that a test may change) */
 extern const uint8_t *cluster_key;
+extern uint8_t cluster_cipher;	/* enum hs_auth_cipher, with cluster_key */
 
 struct cluster {
 	unsigned n;

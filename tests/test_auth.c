@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include <cmocka.h>
+#include <sodium.h>
 #include <urcu/urcu-qsbr.h>
 
 #include "engine/auth.h"
@@ -26,6 +27,7 @@
 #define BUDGET 1472
 
 static uint8_t key_a[HS_AUTH_KEY_BYTES], key_b[HS_AUTH_KEY_BYTES];
+static uint8_t cipher;		/* every test runs with each cipher */
 
 /* A SYN of one digest from sender, gen, seq (lane in seq's low byte),
  * built with the AUTH trailer; returns its length. */
@@ -52,7 +54,7 @@ build(uint8_t *buf, uint64_t sender, uint64_t gen, uint64_t seq,
 static struct hs_auth *
 make(unsigned windows)
 {
-	struct hs_auth_params p = { .windows = windows };
+	struct hs_auth_params p = { .windows = windows, .cipher = cipher };
 	struct hs_auth *a;
 
 	assert_int_equal(hs_auth_create(&p, &a), 0);
@@ -67,7 +69,7 @@ seal_open(struct hs_auth *tx, struct hs_auth *rx, uint64_t sender,
 	int len = build(f, sender, gen, seq, 1);
 
 	assert_int_equal(hs_auth_seal(tx, f, c, (unsigned)len), 0);
-	return hs_auth_open(rx, c, o, (unsigned)len);
+	return hs_auth_open(rx, NULL, c, o, (unsigned)len);
 }
 
 static int
@@ -97,7 +99,7 @@ test_round_trip(void **state)
 	assert_memory_equal(c, f, HS_WIRE_HDR_LEN);
 	assert_memory_not_equal(c + HS_WIRE_HDR_LEN, f + HS_WIRE_HDR_LEN,
 				(size_t)len - HS_WIRE_HDR_LEN - HS_AUTH_TRAILER);
-	assert_int_equal(hs_auth_open(rx, c, o, (unsigned)len), HS_AUTH_OK);
+	assert_int_equal(hs_auth_open(rx, NULL, c, o, (unsigned)len), HS_AUTH_OK);
 	assert_memory_equal(o, f, (size_t)len - HS_AUTH_TRAILER);
 	assert_int_equal(hs_wire_decode(o, (size_t)len, &m), 0);
 	assert_int_equal(m.sec[HS_WIRE_SEC_DIGESTS].n, 1);
@@ -117,18 +119,18 @@ test_round_trip(void **state)
 		c[i] ^= 0x20;
 		if (i == 4 || i == 5 || i == 8 || i == 9)
 			continue;	/* flags, trailer_len: below */
-		assert_int_not_equal(hs_auth_open(rx, c, o, (unsigned)len),
+		assert_int_not_equal(hs_auth_open(rx, NULL, c, o, (unsigned)len),
 				     HS_AUTH_OK);
 	}
 	/* no AUTH flag, or another trailer size: plaintext */
 	len = build(f, 42, 5, 1000 << 8, 1);
 	assert_int_equal(hs_auth_seal(tx, f, c, (unsigned)len), 0);
 	c[5] &= (uint8_t)~HS_WIRE_F_AUTH;	/* big-endian u16 at 4 */
-	assert_int_equal(hs_auth_open(rx, c, o, (unsigned)len), HS_AUTH_PLAIN);
+	assert_int_equal(hs_auth_open(rx, NULL, c, o, (unsigned)len), HS_AUTH_PLAIN);
 	c[5] |= HS_WIRE_F_AUTH;
 	c[9] = 16;				/* trailer_len */
-	assert_int_equal(hs_auth_open(rx, c, o, (unsigned)len), HS_AUTH_PLAIN);
-	assert_int_equal(hs_auth_open(rx, c, o, 30), HS_AUTH_SHORT);
+	assert_int_equal(hs_auth_open(rx, NULL, c, o, (unsigned)len), HS_AUTH_PLAIN);
+	assert_int_equal(hs_auth_open(rx, NULL, c, o, 30), HS_AUTH_SHORT);
 	hs_auth_destroy(tx);
 	hs_auth_destroy(rx);
 }
@@ -151,7 +153,7 @@ test_other_key(void **state)
 	assert_int_equal(hs_auth_seal(tx, f, c, (unsigned)len), 0);
 	id = hs_auth_key_id(key_b);
 	hs_wire_wr32(c + len - HS_AUTH_TRAILER, id);
-	assert_int_equal(hs_auth_open(rx, c, o, (unsigned)len),
+	assert_int_equal(hs_auth_open(rx, NULL, c, o, (unsigned)len),
 			 HS_AUTH_BAD_TAG);
 	/* no primary key: nothing sealed */
 	hs_auth_destroy(tx);
@@ -174,8 +176,8 @@ test_replay(void **state)
 	assert_int_equal(hs_auth_key_install(rx, key_a, NULL), 0);
 	len = build(f, 9, 10, 1000 << 8, 1);
 	assert_int_equal(hs_auth_seal(tx, f, c, (unsigned)len), 0);
-	assert_int_equal(hs_auth_open(rx, c, o, (unsigned)len), HS_AUTH_OK);
-	assert_int_equal(hs_auth_open(rx, c, o, (unsigned)len),
+	assert_int_equal(hs_auth_open(rx, NULL, c, o, (unsigned)len), HS_AUTH_OK);
+	assert_int_equal(hs_auth_open(rx, NULL, c, o, (unsigned)len),
 			 HS_AUTH_REPLAY);
 	/* out of order within the window: once each */
 	for (s = 999; s + HS_AUTH_WINDOW > 1000; s--)
@@ -205,7 +207,7 @@ test_replay(void **state)
 	assert_int_equal(seal_open(tx, rx, 9, 11, 1 << 8), HS_AUTH_OK);
 	assert_int_equal(seal_open(tx, rx, 9, 10, 3000 << 8),
 			 HS_AUTH_OLD_GEN);
-	assert_int_equal(hs_auth_open(rx, c, o, (unsigned)len),
+	assert_int_equal(hs_auth_open(rx, NULL, c, o, (unsigned)len),
 			 HS_AUTH_OLD_GEN);
 	hs_auth_destroy(tx);
 	hs_auth_destroy(rx);
@@ -318,6 +320,7 @@ test_rotation(void **state)
 
 struct opener {
 	struct hs_auth *rx;
+	struct hs_auth_cache *cache;
 	uint8_t (*frames)[BUDGET];
 	int len;
 	unsigned ok;
@@ -331,10 +334,12 @@ opener_main(void *arg)
 	unsigned i;
 
 	urcu_qsbr_register_thread();
+	assert_int_equal(hs_auth_cache_create(o->rx, &o->cache), 0);
 	for (i = 0; i < N_FRAMES; i++)
-		if (hs_auth_open(o->rx, o->frames[i], out,
+		if (hs_auth_open(o->rx, o->cache, o->frames[i], out,
 				 (unsigned)o->len) == HS_AUTH_OK)
 			o->ok++;
+	hs_auth_cache_destroy(o->cache);
 	urcu_qsbr_unregister_thread();
 	return NULL;
 }
@@ -363,7 +368,7 @@ test_two_openers(void **state)
 					      (unsigned)len), 0);
 	}
 	for (i = 0; i < 2; i++) {
-		o[i] = (struct opener){ rx, frames, len, 0 };
+		o[i] = (struct opener){ rx, NULL, frames, len, 0 };
 		assert_int_equal(pthread_create(&t[i], NULL, opener_main,
 						&o[i]), 0);
 	}
@@ -397,6 +402,80 @@ test_window_flood(void **state)
 	hs_auth_destroy(rx);
 }
 
+/* AES-256-GCM: subkeys per (key, sender, generation).  Two senders with
+ * the same seq seal the same payload differently (their nonces repeat,
+ * their keys do not); a sealer's own subkey (made at install) and one made
+ * for the frame agree; the cache, across more senders than it holds and a
+ * keyring change, opens what a receiver without one opens; a frame sealed
+ * with the other cipher does not open. */
+static void
+test_gcm_subkeys(void **state)
+{
+	struct hs_auth_params sp = { .cipher = HS_AUTH_AES256GCM,
+				     .self_id = 5, .self_gen = 9 };
+	struct hs_auth *tx, *rx, *xc;
+	struct hs_auth_cache *cache;
+	uint8_t f[BUDGET], c1[BUDGET], c2[BUDGET], o[BUDGET];
+	uint64_t s;
+	int len;
+
+	(void)state;
+	if (cipher != HS_AUTH_AES256GCM)
+		return;
+	assert_int_equal(hs_auth_create(&sp, &tx), 0);
+	rx = make(0);
+	xc = NULL;
+	{
+		struct hs_auth_params xp = { .cipher =
+					     HS_AUTH_XCHACHA20POLY1305 };
+
+		assert_int_equal(hs_auth_create(&xp, &xc), 0);
+	}
+	assert_int_equal(hs_auth_key_install(tx, key_a, NULL), 0);
+	assert_int_equal(hs_auth_key_install(rx, key_a, NULL), 0);
+	assert_int_equal(hs_auth_key_install(xc, key_a, NULL), 0);
+	assert_int_equal(hs_auth_cache_create(rx, &cache), 0);
+	assert_non_null(cache);
+	/* same seq and payload, two senders: different ciphertexts */
+	len = build(f, 5, 9, 7 << 8, 1);
+	assert_int_equal(hs_auth_seal(tx, f, c1, (unsigned)len), 0);
+	len = build(f, 6, 9, 7 << 8, 1);
+	assert_int_equal(hs_auth_seal(tx, f, c2, (unsigned)len), 0);
+	assert_memory_not_equal(c1 + HS_WIRE_HDR_LEN, c2 + HS_WIRE_HDR_LEN,
+				(size_t)len - HS_WIRE_HDR_LEN);
+	/* our own subkey (sender 5, generation 9) and a made one both open */
+	assert_int_equal(hs_auth_open(rx, cache, c1, o, (unsigned)len),
+			 HS_AUTH_OK);
+	assert_int_equal(hs_auth_open(rx, NULL, c2, o, (unsigned)len),
+			 HS_AUTH_OK);
+	/* XChaCha20-Poly1305 with the same key: refused both ways */
+	len = build(f, 5, 9, 8 << 8, 1);
+	assert_int_equal(hs_auth_seal(xc, f, c1, (unsigned)len), 0);
+	assert_int_equal(hs_auth_open(rx, cache, c1, o, (unsigned)len),
+			 HS_AUTH_BAD_TAG);
+	len = build(f, 5, 9, 9 << 8, 1);
+	assert_int_equal(hs_auth_seal(tx, f, c1, (unsigned)len), 0);
+	assert_int_equal(hs_auth_open(xc, NULL, c1, o, (unsigned)len),
+			 HS_AUTH_BAD_TAG);
+	/* 2000 senders through a cache of 256, a keyring change midway */
+	for (s = 1; s <= 2000; s++) {
+		if (s == 1000)
+			assert_int_equal(hs_auth_key_install(rx, key_b, NULL),
+					 0);
+		len = build(f, 1000 + s % 700, 1, s << 8, 1);
+		assert_int_equal(hs_auth_seal(tx, f, c1, (unsigned)len), 0);
+		assert_int_equal(hs_auth_open(rx, cache, c1, o, (unsigned)len),
+				 HS_AUTH_OK);
+		c1[HS_WIRE_HDR_LEN] ^= 1;
+		assert_int_equal(hs_auth_open(rx, cache, c1, o, (unsigned)len),
+				 HS_AUTH_BAD_TAG);
+	}
+	hs_auth_cache_destroy(cache);
+	hs_auth_destroy(tx);
+	hs_auth_destroy(rx);
+	hs_auth_destroy(xc);
+}
+
 int
 main(void)
 {
@@ -409,12 +488,22 @@ main(void)
 		cmocka_unit_test(test_rotation),
 		cmocka_unit_test(test_two_openers),
 		cmocka_unit_test(test_window_flood),
+		cmocka_unit_test(test_gcm_subkeys),
 	};
 	int rc;
 
 	/* key changes free the old keyring through call_rcu */
 	urcu_qsbr_register_thread();
-	rc = cmocka_run_group_tests(tests, setup, NULL);
+	cipher = HS_AUTH_XCHACHA20POLY1305;
+	rc = cmocka_run_group_tests_name("xchacha20poly1305", tests, setup,
+					 NULL);
+	if (crypto_aead_aes256gcm_is_available()) {
+		cipher = HS_AUTH_AES256GCM;
+		rc |= cmocka_run_group_tests_name("aes256gcm", tests, setup,
+						  NULL);
+	} else {
+		printf("# no AES-NI here: AES-256-GCM not tested\n");
+	}
 	urcu_qsbr_thread_offline();
 	urcu_qsbr_barrier();		/* every old keyring freed */
 	urcu_qsbr_unregister_thread();

@@ -171,6 +171,7 @@ test_defaults(void **state)
 	assert_int_equal(c->n_hooks, 0);
 	assert_int_equal(c->security.n_keys, 0);
 	assert_false(c->security.plaintext);
+	assert_string_equal(c->security.cipher, "aes256gcm");
 	/* no keys, and plaintext not asked for: refused until one is set */
 	assert_int_equal(hs_conf_check(c, &f->e), -EINVAL);
 	assert_string_equal(f->e.key, "security.keys");
@@ -235,6 +236,7 @@ test_every_key(void **state)
 	assert_int_equal(c->network.port, 8000);
 	assert_string_equal(c->network.interface, "veth0");
 	assert_int_equal(c->security.n_keys, 2);
+	assert_string_equal(c->security.cipher, "xchacha20poly1305");
 	assert_string_equal(c->security.keys[1],
 			    "ICEiIyQlJicoKSorLC0uLzAxMjM0NTY3ODk6Ozw9Pj8=");
 	assert_false(c->security.plaintext);
