@@ -143,6 +143,10 @@ cluster_stop(struct cluster *cl)
 	urcu_qsbr_thread_offline();
 	urcu_qsbr_barrier();
 	urcu_qsbr_thread_online();
+	/* the nodes' tables left it this thread's (a shared call_rcu
+	 * thread stays): take it back before it goes */
+	if (urcu_qsbr_get_thread_call_rcu_data() == cl->crdp)
+		urcu_qsbr_set_thread_call_rcu_data(NULL);
 	urcu_qsbr_call_rcu_data_free(cl->crdp);
 	for (i = 0; cl->auth != NULL && i < cl->n; i++)
 		hs_auth_destroy(cl->auth[i]);
